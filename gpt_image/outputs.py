@@ -1,0 +1,38 @@
+"""Write the images in an OpenAI Images API response to files."""
+
+import base64
+import binascii
+from pathlib import Path
+
+from openai.types import ImagesResponse
+
+from gpt_image.formats import sniff_format
+
+
+class OutputError(RuntimeError):
+    """OpenAI answered, but not with the images it promised."""
+
+
+def save_images(response: ImagesResponse, directory: Path) -> list[Path]:
+    """Write each image as OpenAI sent it to directory/output_<i>.<format>.
+
+    The bytes are never re-encoded: that would strip the C2PA provenance
+    metadata OpenAI embeds. The extension is the image's real format.
+    """
+    images = response.data or []
+    if not images:
+        raise OutputError("OpenAI returned no images. Try again.")
+    return [_save_image(image.b64_json, directory, index) for index, image in enumerate(images)]
+
+
+def _save_image(b64_json: str | None, directory: Path, index: int) -> Path:
+    try:
+        data = base64.b64decode(b64_json or "", validate=True)
+    except binascii.Error:
+        data = b""
+    image_format = sniff_format(data)
+    if image_format is None:
+        raise OutputError(f"OpenAI returned image {index + 1} in an unreadable form. Try again.")
+    path = directory / f"output_{index}.{image_format}"
+    path.write_bytes(data)
+    return path

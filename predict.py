@@ -1,0 +1,111 @@
+"""Replicate's openai/gpt-image-1, bring your own OpenAI key.
+
+The inputs and output are the hosted model's; each prediction is forwarded to
+OpenAI's Images API with the caller's key, and the images come back exactly as
+OpenAI made them.
+"""
+
+import asyncio
+import os
+import tempfile
+
+from cog import BasePredictor, Input, Path, Secret
+from openai import AsyncOpenAI
+
+from gpt_image.inputs import read_input_images
+from gpt_image.outputs import save_images
+from gpt_image.request import ImageOptions, edit_params, generation_params
+
+DEFAULT_MODEL = "gpt-image-1"
+
+# The shared client never sends this: every prediction uses its caller's key.
+NO_KEY = "no-key-set-use-a-predictions-own-key"
+
+
+class Predictor(BasePredictor):
+    def setup(self) -> None:
+        """Make one client, so every prediction shares its pool of connections.
+
+        OPENAI_BASE_URL, read by the SDK, points it at a proxy or gateway.
+        """
+        self.client = AsyncOpenAI(api_key=NO_KEY)
+        self.model = os.environ.get("OPENAI_IMAGE_MODEL") or DEFAULT_MODEL
+
+    async def predict(
+        self,
+        openai_api_key: Secret = Input(description="Your OpenAI API key"),
+        prompt: str = Input(description="A text description of the desired image"),
+        aspect_ratio: str = Input(
+            description="The aspect ratio of the generated image",
+            choices=["1:1", "3:2", "2:3"],
+            default="1:1",
+        ),
+        input_fidelity: str = Input(
+            description="Control how much effort the model will exert to match the style and features, especially facial features, of input images",
+            choices=["low", "high"],
+            default="low",
+        ),
+        input_images: list[Path] | None = Input(
+            description="A list of images to use as input for the generation",
+        ),
+        number_of_images: int = Input(
+            description="Number of images to generate (1-10)",
+            default=1,
+            ge=1,
+            le=10,
+        ),
+        quality: str = Input(
+            description="The quality of the generated image",
+            choices=["low", "medium", "high", "auto"],
+            default="auto",
+        ),
+        background: str = Input(
+            description="Set whether the background is transparent or opaque or choose automatically",
+            choices=["auto", "transparent", "opaque"],
+            default="auto",
+        ),
+        output_compression: int = Input(
+            description="Compression level (0-100%)",
+            default=90,
+            ge=0,
+            le=100,
+        ),
+        output_format: str = Input(
+            description="Output format",
+            choices=["png", "jpeg", "webp"],
+            default="webp",
+        ),
+        moderation: str = Input(
+            description="Content moderation level",
+            choices=["auto", "low"],
+            default="auto",
+        ),
+        user_id: str | None = Input(
+            description="An optional unique identifier representing your end-user. This helps OpenAI monitor and detect abuse.",
+        ),
+    ) -> list[Path]:
+        options = ImageOptions(
+            prompt=prompt,
+            aspect_ratio=aspect_ratio,
+            input_fidelity=input_fidelity,
+            number_of_images=number_of_images,
+            quality=quality,
+            background=background,
+            output_compression=output_compression,
+            output_format=output_format,
+            moderation=moderation,
+            user_id=user_id,
+        )
+        client = self.client.with_options(api_key=openai_api_key.get_secret_value())
+
+        if input_images:
+            images = await asyncio.to_thread(read_input_images, input_images)
+            print(f"Editing {len(images)} image(s) with {self.model} (/v1/images/edits)")
+            response = await client.images.edit(image=images, **edit_params(options, self.model))
+        else:
+            print(f"Generating with {self.model} (/v1/images/generations)")
+            response = await client.images.generate(**generation_params(options, self.model))
+
+        # A directory of its own, so concurrent predictions never share a file name.
+        output_dir = Path(tempfile.mkdtemp(prefix="gpt-image-"))
+        return await asyncio.to_thread(save_images, response, output_dir)

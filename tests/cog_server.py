@@ -1,0 +1,105 @@
+"""Start the prediction server exactly as the container does, and talk HTTP to it.
+
+`cog build` bakes cog.yaml into the image as environment variables and writes
+.cog/openapi_schema.json; the container then runs `python -m cog.server.http`
+in the project directory. This does the same on this machine, without Docker.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+from tests.cog_schema import PROJECT_DIR, write_schema
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def container_env(project_dir: Path = PROJECT_DIR) -> dict[str, str]:
+    """The variables `cog build` sets in the image from cog.yaml."""
+    config = yaml.safe_load((project_dir / "cog.yaml").read_text())
+    env = {"COG_PREDICT_TYPE_STUB": config["predict"]}
+    if "concurrency" in config:
+        env["COG_MAX_CONCURRENCY"] = str(config["concurrency"]["max"])
+    for entry in config.get("environment") or []:
+        name, _, value = entry.partition("=")
+        env[name] = value
+    return env
+
+
+class CogServer:
+    """One `python -m cog.server.http` process on a free port of 127.0.0.1."""
+
+    def __init__(self, env: dict[str, str] | None = None, upload_url: str | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = env or {}
+        self.upload_url = upload_url
+        self.log_path = Path(tempfile.mkstemp(prefix="cog-server-", suffix=".log")[1])
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60) -> "CogServer":
+        write_schema()
+        env = {
+            **os.environ,
+            **container_env(),
+            **self.env,
+            "PORT": str(self.port),
+            # The server spawns its worker as `python` from PATH: make it this one.
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+        command = [sys.executable, "-m", "cog.server.http", "--host", "127.0.0.1"]
+        if self.upload_url:
+            command += ["--upload-url", self.upload_url]
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                command, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        self._wait_ready(timeout)
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"cog server exited:\n{self.logs()}")
+            try:
+                health = requests.get(f"{self.url}/health-check", timeout=1).json()
+                if health.get("status") == "READY":
+                    return
+                if health.get("status") == "SETUP_FAILED":
+                    raise RuntimeError(f"setup failed:\n{self.logs()}")
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.05)
+        raise TimeoutError(f"cog server not ready after {timeout}s:\n{self.logs()}")
+
+    def predict(self, inputs: dict[str, Any], timeout: float = 60, **headers: str) -> dict:
+        """Run one prediction and return the server's JSON answer."""
+        response = requests.post(
+            f"{self.url}/predictions", json={"input": inputs}, headers=headers, timeout=timeout
+        )
+        return {"http_status": response.status_code, **response.json()}
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()

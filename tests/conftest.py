@@ -1,0 +1,55 @@
+"""Shared fixtures: the stand-in OpenAI server and the real prediction server."""
+
+import base64
+import io
+from collections.abc import Iterator
+
+import pytest
+from PIL import Image
+
+from tests.cog_server import CogServer
+from tests.openai_standin import StandIn
+
+# A key the stand-in accepts, as OpenAI accepts a real one.
+API_KEY = "sk-test-0123456789abcdefXYZ"
+
+
+@pytest.fixture(scope="session")
+def standin() -> Iterator[StandIn]:
+    server = StandIn()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def openai(standin: StandIn) -> StandIn:
+    """The stand-in, with no requests recorded and no failures scripted."""
+    standin.reset()
+    return standin
+
+
+@pytest.fixture(scope="session")
+def server(standin: StandIn) -> Iterator[CogServer]:
+    """The prediction server as the container runs it, pointed at the stand-in."""
+    cog = CogServer(env={"OPENAI_BASE_URL": standin.base_url}).start()
+    yield cog
+    cog.stop()
+
+
+def data_uri(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+def decode_data_uri(uri: str) -> tuple[str, bytes]:
+    """(MIME type, bytes) of a data URI output."""
+    header, _, payload = uri.partition(",")
+    assert header.startswith("data:") and header.endswith(";base64"), header
+    return header[5:-7], base64.b64decode(payload)
+
+
+def make_image(fmt: str, size: tuple[int, int] = (64, 48), mode: str = "RGB") -> bytes:
+    """A small real image in the given Pillow format."""
+    buffer = io.BytesIO()
+    Image.new(mode, size, (200, 30, 90)).save(buffer, fmt)
+    return buffer.getvalue()

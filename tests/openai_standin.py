@@ -1,0 +1,597 @@
+"""A stand-in for OpenAI's Images API on 127.0.0.1, strict the way OpenAI is.
+
+It speaks the real wire protocol, so the real openai SDK talks to it through
+OPENAI_BASE_URL: JSON generations, multipart and JSON edits, real base64 images
+made with Pillow, `usage`, and OpenAI's error bodies and status codes. A request
+OpenAI would refuse is refused here with the error OpenAI gives, so a wrong
+request fails a test instead of passing silently.
+
+It also stands in for the endpoint that the prediction server's `--upload-url`
+points at (Replicate's file store): `PUT /uploads/<name>` keeps the file in
+`.uploads` and answers with a URL of its own for each file.
+
+Tests start it in-process (`StandIn().start()`), read what reached it from
+`.requests`, and script failures with `.fail_next(...)`. By hand:
+
+    python -m tests.openai_standin --port 8000 [--latency 2.5]
+"""
+
+import argparse
+import asyncio
+import base64
+import binascii
+import hashlib
+import io
+import json
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from PIL import Image
+
+GPT_IMAGE_MODELS = ("gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5", "gpt-image-2")
+# Models that take input_fidelity only as "low" (OpenAI rejects "high").
+LOW_FIDELITY_ONLY = ("gpt-image-1-mini",)
+SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
+QUALITIES = ("low", "medium", "high", "auto")
+BACKGROUNDS = ("transparent", "opaque", "auto")
+OUTPUT_FORMATS = ("png", "jpeg", "webp")
+MODERATIONS = ("low", "auto")
+INPUT_FIDELITIES = ("high", "low")
+MAX_PROMPT_CHARS = 32_000
+MAX_EDIT_IMAGES = 16
+MAX_IMAGE_BYTES = 50 * 1024 * 1024
+MAX_DATA_URL_CHARS = 20_971_520
+IMAGE_MIME_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
+# Output tokens per image for a 1024x1024 image, as OpenAI bills them; 1.5x for 1536-wide.
+OUTPUT_TOKENS = {"low": 272, "medium": 1056, "high": 4160}
+IMAGE_INPUT_TOKENS = 323  # what OpenAI reports, roughly, for one 1024px input image
+
+# The parameters each endpoint accepts, besides the images themselves.
+COMMON_PARAMS = {
+    "model",
+    "prompt",
+    "n",
+    "size",
+    "quality",
+    "background",
+    "output_format",
+    "output_compression",
+    "user",
+}
+GENERATION_PARAMS = COMMON_PARAMS | {"moderation"}
+MULTIPART_EDIT_PARAMS = COMMON_PARAMS | {"input_fidelity"}  # no moderation in the form
+JSON_EDIT_PARAMS = COMMON_PARAMS | {"input_fidelity", "moderation"}
+
+
+class OpenAIError(Exception):
+    """An error answer, in OpenAI's shape: {"error": {message, type, param, code}}."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str = "invalid_request_error",
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = {"error": {"message": message, "type": type, "param": param, "code": code}}
+        self.headers = headers or {}
+
+    def response(self) -> web.Response:
+        return web.json_response(self.body, status=self.status, headers=self.headers)
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    field: str
+    filename: str | None
+    content_type: str
+    data: bytes
+
+
+@dataclass
+class RecordedRequest:
+    """One request that reached the stand-in, as it arrived."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    json: dict[str, Any] | None = None
+    form: dict[str, str] = field(default_factory=dict)
+    files: list[UploadedFile] = field(default_factory=list)
+    response_images: list[bytes] = field(default_factory=list)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The non-file parameters, from JSON or from the form."""
+        return dict(self.json) if self.json is not None else dict(self.form)
+
+
+@dataclass(frozen=True)
+class ScriptedFailure:
+    status: int
+    body: Any  # a dict is sent as JSON, bytes or str as they are
+    headers: dict[str, str]
+
+
+class StandIn:
+    """The server. `latency` (seconds) delays every answer, as OpenAI's minute does."""
+
+    def __init__(self, latency: float = 0.0, retired_models: tuple[str, ...] = ()) -> None:
+        self.latency = latency
+        self.retired_models = retired_models
+        self.requests: list[RecordedRequest] = []
+        self.uploads: list[UploadedFile] = []
+        self._failures: deque[ScriptedFailure] = deque()
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    # -- control, for tests --------------------------------------------------
+
+    def fail_next(
+        self,
+        status: int,
+        body: Any,
+        *,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next `times` requests with this status and body instead."""
+        with self._lock:
+            for _ in range(times):
+                self._failures.append(ScriptedFailure(status, body, headers or {}))
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.uploads.clear()
+            self._failures.clear()
+        self.latency = 0.0
+        self.retired_models = ()
+
+    def start(self, port: int = 0) -> str:
+        """Serve from a thread of its own; return the base URL for OPENAI_BASE_URL."""
+        ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+
+        async def serve() -> None:
+            self._runner = web.AppRunner(self.app(), access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, "127.0.0.1", port)
+            await site.start()
+            bound_port = self._runner.addresses[0][1]
+            self.base_url = f"http://127.0.0.1:{bound_port}/v1"
+            ready.set()
+
+        def run() -> None:
+            assert self._loop is not None
+            self._loop.run_until_complete(serve())
+            self._loop.run_forever()
+
+        threading.Thread(target=run, name="openai-standin", daemon=True).start()
+        ready.wait(10)
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._loop is None or self._runner is None:
+            return
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+    # -- the HTTP side -------------------------------------------------------
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=1024**3)
+        app.router.add_post("/v1/images/generations", self._generations)
+        app.router.add_post("/v1/images/edits", self._edits)
+        app.router.add_put("/uploads/{name}", self._upload)
+        return app
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        upload = UploadedFile("upload", name, request.content_type, await request.read())
+        with self._lock:
+            self.uploads.append(upload)
+            number = len(self.uploads)
+        # Like a real file store, every upload gets a URL of its own.
+        location = f"http://127.0.0.1:{request.url.port}/files/{number}/{name}"
+        return web.Response(status=201, headers={"Location": location})
+
+    async def _generations(self, request: web.Request) -> web.StreamResponse:
+        return await self._handle(request, self._parse_generation)
+
+    async def _edits(self, request: web.Request) -> web.StreamResponse:
+        return await self._handle(request, self._parse_edit)
+
+    async def _handle(self, request: web.Request, parse: Any) -> web.StreamResponse:
+        recorded = RecordedRequest(
+            method=request.method,
+            path=request.path,
+            headers={k.lower(): v for k, v in request.headers.items()},
+        )
+        with self._lock:
+            self.requests.append(recorded)
+            failure = self._failures.popleft() if self._failures else None
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        try:
+            _check_api_key(recorded.headers.get("authorization", ""))
+            await parse(request, recorded)
+            if failure is not None:
+                return _scripted_response(failure)
+            params = recorded.params
+            self._check_model(params["model"])
+            answer = _make_answer(params, input_images=len(recorded.files) or _json_images(params))
+        except OpenAIError as error:
+            return error.response()
+        recorded.response_images = answer.pop("_images")
+        return web.json_response(answer)
+
+    def _check_model(self, model: str) -> None:
+        if model in self.retired_models or model not in GPT_IMAGE_MODELS:
+            raise OpenAIError(
+                404,
+                f"The model `{model}` does not exist or you do not have access to it.",
+                param=None,
+                code="model_not_found",
+            )
+
+    async def _parse_generation(self, request: web.Request, recorded: RecordedRequest) -> None:
+        recorded.json = await _json_body(request)
+        _check_params(recorded.json, GENERATION_PARAMS)
+
+    async def _parse_edit(self, request: web.Request, recorded: RecordedRequest) -> None:
+        if request.content_type == "application/json":
+            recorded.json = await _json_body(request)
+            _check_params(
+                {k: v for k, v in recorded.json.items() if k != "images"}, JSON_EDIT_PARAMS
+            )
+            _check_json_images(recorded.json.get("images"))
+            _check_input_fidelity(recorded.json)
+            return
+        if request.content_type != "multipart/form-data":
+            raise OpenAIError(
+                400,
+                f"Unsupported content type: '{request.content_type}'. This API method only "
+                "accepts 'application/json' and 'multipart/form-data' requests.",
+                code="unsupported_content_type",
+            )
+        form = await request.post()
+        for name, value in form.items():
+            if isinstance(value, web.FileField):
+                recorded.files.append(
+                    UploadedFile(name, value.filename, value.content_type, value.file.read())
+                )
+            else:
+                recorded.form[name] = value
+        params = {name: _form_value(name, value) for name, value in recorded.form.items()}
+        _check_params(params, MULTIPART_EDIT_PARAMS)
+        _check_input_fidelity(params)
+        _check_uploaded_images(recorded.files)
+
+
+def _scripted_response(failure: ScriptedFailure) -> web.Response:
+    if isinstance(failure.body, dict):
+        return web.json_response(failure.body, status=failure.status, headers=failure.headers)
+    body = failure.body.encode() if isinstance(failure.body, str) else failure.body
+    return web.Response(body=body, status=failure.status, headers=failure.headers)
+
+
+def _check_api_key(authorization: str) -> None:
+    if not authorization.startswith("Bearer ") or not authorization[7:].strip():
+        raise OpenAIError(
+            401,
+            "You didn't provide an API key. You need to provide your API key in an "
+            "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+        )
+    key = authorization[7:]
+    if not re.fullmatch(r"sk-[A-Za-z0-9_-]{8,}", key) or key.startswith("sk-invalid"):
+        raise OpenAIError(
+            401,
+            f"Incorrect API key provided: {key[:6]}{'*' * 10}{key[-4:]}. You can find your "
+            "API key at https://platform.openai.com/account/api-keys.",
+            code="invalid_api_key",
+        )
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    if request.content_type != "application/json":
+        raise OpenAIError(400, "Invalid body: expected a JSON object.", code="invalid_request_body")
+    try:
+        body = json.loads(await request.read())
+    except ValueError as error:
+        raise OpenAIError(
+            400,
+            "We could not parse the JSON body of your request. (HINT: This likely means you "
+            "aren't using your HTTP library correctly.)",
+        ) from error
+    if not isinstance(body, dict):
+        raise OpenAIError(400, "Invalid body: expected a JSON object.")
+    return body
+
+
+def _form_value(name: str, value: str) -> Any:
+    """Form fields arrive as text; OpenAI reads the numeric ones as integers."""
+    if name in ("n", "output_compression"):
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _invalid(param: str, message: str, code: str = "invalid_value") -> OpenAIError:
+    return OpenAIError(400, message, param=param, code=code)
+
+
+def _check_choice(params: dict[str, Any], name: str, choices: tuple[str, ...]) -> None:
+    if name in params and params[name] not in choices:
+        supported = ", ".join(f"'{c}'" for c in choices)
+        raise _invalid(
+            name,
+            f"Invalid value: '{params[name]}'. Supported values are: {supported}.",
+        )
+
+
+def _check_int(params: dict[str, Any], name: str, low: int, high: int) -> None:
+    if name not in params:
+        return
+    value = params[name]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _invalid(
+            name,
+            f"Invalid type for '{name}': expected an integer, but got {type(value).__name__}.",
+            "invalid_type",
+        )
+    if value < low:
+        raise _invalid(
+            name,
+            f"Invalid '{name}': integer below minimum value. Expected a value >= {low}, "
+            f"but got {value} instead.",
+            "integer_below_min_value",
+        )
+    if value > high:
+        raise _invalid(
+            name,
+            f"Invalid '{name}': integer above maximum value. Expected a value <= {high}, "
+            f"but got {value} instead.",
+            "integer_above_max_value",
+        )
+
+
+def _check_params(params: dict[str, Any], allowed: set[str]) -> None:
+    """Refuse what OpenAI refuses, with its message, param and code."""
+    for name in params:
+        if name not in allowed:
+            raise _invalid(name, f"Unknown parameter: '{name}'.", "unknown_parameter")
+    prompt = params.get("prompt")
+    if prompt is None:
+        raise _invalid(
+            "prompt", "Missing required parameter: 'prompt'.", "missing_required_parameter"
+        )
+    if not isinstance(prompt, str):
+        raise _invalid("prompt", "Invalid type for 'prompt': expected a string.", "invalid_type")
+    if not prompt:
+        raise _invalid(
+            "prompt",
+            "Invalid 'prompt': empty string. Expected a string with minimum length 1, "
+            "but got an empty string instead.",
+            "empty_string",
+        )
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise _invalid(
+            "prompt",
+            f"Invalid 'prompt': string too long. Expected a string with maximum length "
+            f"{MAX_PROMPT_CHARS}, but got a string with length {len(prompt)} instead.",
+            "string_above_max_length",
+        )
+    # OpenAI would fall back to dall-e-2 without a model; this package always names one.
+    if not isinstance(params.get("model"), str):
+        raise _invalid(
+            "model", "Missing required parameter: 'model'.", "missing_required_parameter"
+        )
+    _check_int(params, "n", 1, 10)
+    _check_choice(params, "size", SIZES)
+    _check_choice(params, "quality", QUALITIES)
+    _check_choice(params, "background", BACKGROUNDS)
+    _check_choice(params, "output_format", OUTPUT_FORMATS)
+    _check_choice(params, "moderation", MODERATIONS)
+    _check_choice(params, "input_fidelity", INPUT_FIDELITIES)
+    _check_int(params, "output_compression", 0, 100)
+    output_format = params.get("output_format", "png")
+    if "output_compression" in params and output_format == "png":
+        raise _invalid(
+            "output_compression",
+            "Compression less than 100 is not supported for PNG output format.",
+        )
+    if params.get("background") == "transparent" and output_format == "jpeg":
+        raise _invalid(
+            "background",
+            "Transparent background is not supported for jpeg output format. "
+            "Use png or webp instead.",
+        )
+    if "user" in params and not isinstance(params["user"], str):
+        raise _invalid("user", "Invalid type for 'user': expected a string.", "invalid_type")
+
+
+def _check_input_fidelity(params: dict[str, Any]) -> None:
+    if params.get("model") in LOW_FIDELITY_ONLY and params.get("input_fidelity") == "high":
+        raise _invalid(
+            "input_fidelity",
+            f"input_fidelity 'high' is not supported for model '{params['model']}'.",
+        )
+
+
+def _check_uploaded_images(files: list[UploadedFile]) -> None:
+    images = [f for f in files if f.field in ("image", "image[]")]
+    others = [f for f in files if f.field not in ("image", "image[]")]
+    if others:
+        name = others[0].field
+        raise _invalid(name, f"Unknown parameter: '{name}'.", "unknown_parameter")
+    if not images:
+        raise _invalid(
+            "image", "Missing required parameter: 'image'.", "missing_required_parameter"
+        )
+    if len(images) > MAX_EDIT_IMAGES:
+        raise _invalid(
+            "image",
+            f"Invalid 'image': too many images. Expected at most {MAX_EDIT_IMAGES} images, "
+            f"but got {len(images)} instead.",
+            "array_above_max_length",
+        )
+    for upload in images:
+        if upload.content_type not in IMAGE_MIME_TYPES:
+            raise _invalid(
+                "image",
+                f"Invalid file 'image': unsupported mimetype ('{upload.content_type}'). "
+                "Supported file formats are 'image/jpeg', 'image/png', and 'image/webp'.",
+                "unsupported_file_mimetype",
+            )
+        _check_image_bytes(upload.data, IMAGE_MIME_TYPES[upload.content_type])
+
+
+def _check_json_images(images: Any) -> None:
+    if not isinstance(images, list) or not images:
+        raise _invalid(
+            "images", "Missing required parameter: 'images'.", "missing_required_parameter"
+        )
+    if len(images) > MAX_EDIT_IMAGES:
+        raise _invalid(
+            "images",
+            f"Invalid 'images': array too long. Expected an array with maximum length "
+            f"{MAX_EDIT_IMAGES}, but got an array with length {len(images)} instead.",
+            "array_above_max_length",
+        )
+    for index, image in enumerate(images):
+        param = f"images[{index}].image_url"
+        url = image.get("image_url") if isinstance(image, dict) else None
+        if not isinstance(url, str):
+            raise _invalid(
+                param, f"Missing required parameter: '{param}'.", "missing_required_parameter"
+            )
+        if len(url) > MAX_DATA_URL_CHARS:
+            raise _invalid(
+                param,
+                f"Invalid '{param}': string too long. Expected a string with maximum length "
+                f"{MAX_DATA_URL_CHARS}, but got a string with length {len(url)} instead.",
+                "string_above_max_length",
+            )
+        match = re.fullmatch(r"data:(image/[a-z]+);base64,(.*)", url, re.DOTALL)
+        if match is None or match.group(1) not in IMAGE_MIME_TYPES:
+            raise _invalid(param, f"Invalid '{param}': expected a base64-encoded data URL.")
+        try:
+            data = base64.b64decode(match.group(2), validate=True)
+        except binascii.Error as error:
+            raise _invalid(param, f"Invalid '{param}': invalid base64 data.") from error
+        _check_image_bytes(data, IMAGE_MIME_TYPES[match.group(1)])
+
+
+def _check_image_bytes(data: bytes, pillow_format: str) -> None:
+    if len(data) > MAX_IMAGE_BYTES:
+        raise _invalid(
+            "image", "Invalid image: images must be smaller than 50MB.", "image_too_large"
+        )
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+            real_format = image.format
+    except Exception as error:
+        raise _invalid(
+            "image",
+            "Invalid image file or mode for image 1, please check your image file.",
+            "invalid_image_file",
+        ) from error
+    if real_format != pillow_format:
+        raise _invalid(
+            "image",
+            f"Invalid file 'image': the file is {real_format}, not the declared type.",
+            "invalid_image_file",
+        )
+
+
+def _json_images(params: dict[str, Any]) -> int:
+    images = params.get("images")
+    return len(images) if isinstance(images, list) else 0
+
+
+def _make_answer(params: dict[str, Any], input_images: int) -> dict[str, Any]:
+    """An ImagesResponse with real images, and the raw images under "_images"."""
+    n = int(params.get("n", 1))
+    size = params.get("size", "auto")
+    width, height = (1024, 1024) if size == "auto" else map(int, size.split("x"))
+    quality = params.get("quality", "auto")
+    quality = "medium" if quality == "auto" else quality
+    output_format = params.get("output_format", "png")
+    background = params.get("background", "auto")
+    background = "opaque" if background == "auto" or output_format == "jpeg" else background
+    compression = int(params.get("output_compression", 100))
+    seed = hashlib.sha256(params["prompt"].encode()).digest()
+    images = [
+        _render(width, height, output_format, background, compression, seed, index)
+        for index in range(n)
+    ]
+    text_tokens = max(1, len(params["prompt"]) // 4)
+    image_tokens = IMAGE_INPUT_TOKENS * input_images
+    output_tokens = n * OUTPUT_TOKENS[quality] * (3 if max(width, height) > 1024 else 2) // 2
+    return {
+        "created": int(time.time()),
+        "data": [{"b64_json": base64.b64encode(image).decode()} for image in images],
+        "background": background,
+        "output_format": output_format,
+        "size": f"{width}x{height}",
+        "quality": quality,
+        "usage": {
+            "input_tokens": text_tokens + image_tokens,
+            "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": image_tokens},
+            "output_tokens": output_tokens,
+            "total_tokens": text_tokens + image_tokens + output_tokens,
+        },
+        "_images": images,
+    }
+
+
+def _render(
+    width: int,
+    height: int,
+    output_format: str,
+    background: str,
+    compression: int,
+    seed: bytes,
+    index: int,
+) -> bytes:
+    """A real image, different for each prompt and index, in the asked format."""
+    mode = "RGBA" if background == "transparent" else "RGB"
+    colour = (seed[0], seed[1], (seed[2] + 40 * index) % 256)
+    image = Image.new(mode, (width, height), colour + ((0,) if mode == "RGBA" else ()))
+    image.paste(
+        (255 - colour[0], 255 - colour[1], 255 - colour[2]), (0, 0, width // 2, height // 2)
+    )
+    buffer = io.BytesIO()
+    if output_format == "png":
+        image.save(buffer, "PNG", compress_level=1)
+    else:
+        image.save(buffer, output_format.upper(), quality=compression)
+    return buffer.getvalue()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per answer")
+    args = parser.parse_args()
+    web.run_app(StandIn(latency=args.latency).app(), host="127.0.0.1", port=args.port)
+
+
+if __name__ == "__main__":
+    main()

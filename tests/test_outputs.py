@@ -1,0 +1,57 @@
+"""Unit tests: OpenAI's images written to files, byte for byte."""
+
+import base64
+from pathlib import Path
+
+import pytest
+from openai.types import ImagesResponse
+
+from gpt_image.formats import sniff_format
+from gpt_image.outputs import OutputError, save_images
+from tests.conftest import make_image
+
+
+def response(*images: bytes | str, output_format: str = "webp") -> ImagesResponse:
+    data = [
+        {"b64_json": image if isinstance(image, str) else base64.b64encode(image).decode()}
+        for image in images
+    ]
+    return ImagesResponse.model_validate(
+        {"created": 0, "data": data, "output_format": output_format}
+    )
+
+
+def test_images_are_written_unchanged_in_order(tmp_path: Path) -> None:
+    images = [make_image("WEBP", (10 + i, 10)) for i in range(3)]
+    paths = save_images(response(*images), tmp_path)
+    assert [p.name for p in paths] == ["output_0.webp", "output_1.webp", "output_2.webp"]
+    assert [p.read_bytes() for p in paths] == images
+
+
+def test_extension_is_the_real_format_not_the_announced_one(tmp_path: Path) -> None:
+    png, jpeg = make_image("PNG"), make_image("JPEG")
+    paths = save_images(response(png, jpeg, output_format="webp"), tmp_path)
+    assert [p.name for p in paths] == ["output_0.png", "output_1.jpeg"]
+
+
+def test_no_images_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match="no images"):
+        save_images(response(), tmp_path)
+
+
+@pytest.mark.parametrize("b64", ["not base64!", base64.b64encode(b"plain text").decode()])
+def test_undecodable_image_is_an_error(tmp_path: Path, b64: str) -> None:
+    with pytest.raises(OutputError, match="image 1"):
+        save_images(response(b64), tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("fmt", "name"), [("PNG", "png"), ("JPEG", "jpeg"), ("WEBP", "webp")])
+def test_formats_are_recognised_by_content(fmt: str, name: str) -> None:
+    assert sniff_format(make_image(fmt)) == name
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "BMP", "TIFF"])
+def test_other_formats_are_not_taken_for_openai_ones(fmt: str) -> None:
+    assert sniff_format(make_image(fmt)) is None
+    assert sniff_format(b"") is None
