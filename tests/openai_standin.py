@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from PIL import Image
+from PIL import Image, ImageDraw
 
 GPT_IMAGE_MODELS = ("gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5", "gpt-image-2")
 # Models that take input_fidelity only as "low" (OpenAI rejects "high").
@@ -536,9 +536,8 @@ def _make_answer(params: dict[str, Any], input_images: int) -> dict[str, Any]:
     background = params.get("background", "auto")
     background = "opaque" if background == "auto" or output_format == "jpeg" else background
     compression = int(params.get("output_compression", 100))
-    seed = hashlib.sha256(params["prompt"].encode()).digest()
     images = [
-        _render(width, height, output_format, background, compression, seed, index)
+        _render(width, height, output_format, background, compression, params["prompt"], index)
         for index in range(n)
     ]
     text_tokens = max(1, len(params["prompt"]) // 4)
@@ -567,16 +566,19 @@ def _render(
     output_format: str,
     background: str,
     compression: int,
-    seed: bytes,
+    prompt: str,
     index: int,
 ) -> bytes:
     """A real image, different for each prompt and index, in the asked format."""
     mode = "RGBA" if background == "transparent" else "RGB"
+    seed = hashlib.sha256(prompt.encode()).digest()
     colour = (seed[0], seed[1], (seed[2] + 40 * index) % 256)
     image = Image.new(mode, (width, height), colour + ((0,) if mode == "RGBA" else ()))
     image.paste(
         (255 - colour[0], 255 - colour[1], 255 - colour[2]), (0, 0, width // 2, height // 2)
     )
+    caption = f"OpenAI stand-in, image {index + 1}: {prompt[:80]}"
+    ImageDraw.Draw(image).text((24, height - 48), caption, fill=(255, 255, 255), font_size=24)
     buffer = io.BytesIO()
     if output_format == "png":
         image.save(buffer, "PNG", compress_level=1)
