@@ -86,11 +86,20 @@ class CogServer:
         raise TimeoutError(f"cog server not ready after {timeout}s:\n{self.logs()}")
 
     def predict(self, inputs: dict[str, Any], timeout: float = 60, **headers: str) -> dict:
-        """Run one prediction and return the server's JSON answer."""
-        response = requests.post(
-            f"{self.url}/predictions", json={"input": inputs}, headers=headers, timeout=timeout
-        )
-        return {"http_status": response.status_code, **response.json()}
+        """Run one prediction and return the server's JSON answer.
+
+        A slot returns to the server's pool only once the worker confirms it is
+        idle, a moment after the previous answer was sent; until then the server
+        answers 409. Like any client of a cog server, retry that briefly.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            response = requests.post(
+                f"{self.url}/predictions", json={"input": inputs}, headers=headers, timeout=timeout
+            )
+            if response.status_code != 409 or time.monotonic() > deadline:
+                return {"http_status": response.status_code, **response.json()}
+            time.sleep(0.05)
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace")
