@@ -12,9 +12,11 @@ import tempfile
 from cog import BasePredictor, Input, Path, Secret
 from openai import AsyncOpenAI
 
-from gpt_image.inputs import read_input_images
+from gpt_image import images_api
+from gpt_image.inputs import prepare_input_images
+from gpt_image.models import model_info
 from gpt_image.outputs import save_images
-from gpt_image.request import ImageOptions, edit_params, generation_params
+from gpt_image.request import ImageOptions, adapt_to_model
 
 DEFAULT_MODEL = "gpt-image-1"
 
@@ -99,12 +101,16 @@ class Predictor(BasePredictor):
         client = self.client.with_options(api_key=openai_api_key.get_secret_value())
 
         if input_images:
-            images = await asyncio.to_thread(read_input_images, input_images)
-            print(f"Editing {len(images)} image(s) with {self.model} (/v1/images/edits)")
-            response = await client.images.edit(image=images, **edit_params(options, self.model))
+            # Checked and converted before any request, so a bad file costs nothing.
+            images = await asyncio.to_thread(prepare_input_images, input_images)
+            for image in images:
+                print(image.summary())
+            options, notes = adapt_to_model(options, model_info(self.model))
+            for note in notes:
+                print(note)
+            response = await images_api.edit(client, options, self.model, images)
         else:
-            print(f"Generating with {self.model} (/v1/images/generations)")
-            response = await client.images.generate(**generation_params(options, self.model))
+            response = await images_api.generate(client, options, self.model)
 
         # A directory of its own, so concurrent predictions never share a file name.
         output_dir = Path(tempfile.mkdtemp(prefix="gpt-image-"))

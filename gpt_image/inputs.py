@@ -1,8 +1,52 @@
-"""Prepare the caller's input images for an edit request."""
+"""Prepare the caller's input images for an edit, and refuse what OpenAI would refuse.
 
+cog has already downloaded every input to a local file. Each one is identified by
+its content; PNG, JPEG and WebP go to OpenAI byte for byte, any other raster format
+Pillow reads is converted to PNG (keeping transparency), and an image over OpenAI's
+50 MB limit is downscaled. Anything OpenAI would reject is refused here, before a
+request is made, with a message that names the image by its position.
+"""
+
+import base64
+import io
+from dataclasses import dataclass
 from pathlib import Path
 
+from PIL import Image, UnidentifiedImageError
+
 from gpt_image.formats import MIME_TYPES, sniff_format
+
+MAX_IMAGES = 16  # OpenAI's limit per edit
+MAX_IMAGE_BYTES = 50 * 1024 * 1024  # OpenAI takes each image under 50 MB
+# Decoding is refused past this many pixels, so a decompression bomb (a small file
+# that expands to gigabytes) cannot exhaust memory. Pillow only warns below ~89 MP.
+MAX_PIXELS = 64 * 1024 * 1024
+# An image over 50 MB is downscaled to fit this square: OpenAI works at 1536 px at
+# most, and a PNG this size is always well under the limit.
+DOWNSCALED_SIDE = 2048
+
+# Raster formats that the installed Pillow decodes by itself. Formats it can only
+# identify (MPEG, HDF5, ...) or that need an outside program (EPS runs Ghostscript)
+# are not opened at all.
+CONVERTIBLE_FORMATS = (
+    "GIF",
+    "BMP",
+    "DIB",
+    "TIFF",
+    "ICO",
+    "ICNS",
+    "TGA",
+    "PPM",
+    "PCX",
+    "SGI",
+    "QOI",
+    "AVIF",
+    "JPEG2000",
+    "PSD",
+    "DDS",
+    "XBM",
+)
+READABLE_FORMATS = ("PNG", "JPEG", "WEBP", *CONVERTIBLE_FORMATS)
 
 # What the openai SDK sends as one multipart file part: (filename, content, MIME type).
 # Without a filename and type OpenAI rejects the part as application/octet-stream.
@@ -10,20 +54,123 @@ UploadFile = tuple[str, bytes, str]
 
 
 class InputImageError(ValueError):
-    """An input image OpenAI would refuse; the message names it for the caller."""
+    """An input image OpenAI would refuse; the message is for the caller."""
 
 
-def read_input_images(paths: list[Path]) -> list[UploadFile]:
-    """Read each image and label it by its real format, not its file name."""
-    return [_upload_file(path, position) for position, path in enumerate(paths, start=1)]
+@dataclass(frozen=True)
+class InputImage:
+    """One input image as it will be sent, and what was done to get there."""
 
+    position: int  # 1-based, as the caller counts
+    data: bytes
+    format: str  # "png", "jpeg" or "webp": what is sent
+    width: int
+    height: int
+    source_format: str  # as Pillow names the file's own format
+    source_bytes: int
+    change: str | None = None  # None when sent as it is
 
-def _upload_file(path: Path, position: int) -> UploadFile:
-    data = path.read_bytes()
-    image_format = sniff_format(data)
-    if image_format is None:
-        raise InputImageError(
-            f"Input image {position} is not a PNG, JPEG or WebP image. "
-            "Convert it to one of these formats and try again."
+    @property
+    def upload_file(self) -> UploadFile:
+        return f"image_{self.position}.{self.format}", self.data, MIME_TYPES[self.format]
+
+    @property
+    def data_url(self) -> str:
+        return f"data:{MIME_TYPES[self.format]};base64,{base64.b64encode(self.data).decode()}"
+
+    @property
+    def data_url_length(self) -> int:
+        """len(self.data_url), without building it."""
+        return len(f"data:{MIME_TYPES[self.format]};base64,") + 4 * -(-len(self.data) // 3)
+
+    def summary(self) -> str:
+        what = self.change or "sent as is"
+        return (
+            f"Input image {self.position}: {self.source_format} "
+            f"{self.width}x{self.height}, {_file_size(self.source_bytes)}, {what}"
         )
-    return f"image_{position}.{image_format}", data, MIME_TYPES[image_format]
+
+
+def prepare_input_images(paths: list[Path]) -> list[InputImage]:
+    """Check and prepare every input image; raise InputImageError on the first bad one."""
+    if len(paths) > MAX_IMAGES:
+        raise InputImageError(
+            f"{len(paths)} input images were given, but OpenAI accepts at most {MAX_IMAGES}. "
+            "Remove some and try again."
+        )
+    return [_prepare(path.read_bytes(), position) for position, path in enumerate(paths, 1)]
+
+
+def _prepare(data: bytes, position: int) -> InputImage:
+    if not data:
+        raise InputImageError(f"Input image {position} is an empty file. Check the upload.")
+    source_format, width, height = _check_decodes(data, position)
+    passthrough = sniff_format(data)
+    too_large = len(data) >= MAX_IMAGE_BYTES
+    if passthrough is not None and not too_large:
+        return InputImage(position, data, passthrough, width, height, source_format, len(data))
+
+    png, (new_width, new_height) = _as_png(data, downscale=too_large)
+    change = (
+        f"re-encoded as a {new_width}x{new_height} PNG to get under OpenAI's 50 MB limit"
+        if too_large
+        else "converted to PNG"
+    )
+    return InputImage(position, png, "png", width, height, source_format, len(data), change)
+
+
+def _check_decodes(data: bytes, position: int) -> tuple[str, int, int]:
+    """Decode the image fully, within the pixel limit; return its format and size."""
+    try:
+        image = Image.open(io.BytesIO(data), formats=READABLE_FORMATS)
+    except Image.DecompressionBombError as error:
+        raise _too_many_pixels(position) from error
+    except UnidentifiedImageError as error:
+        raise InputImageError(
+            f"Input image {position} is not an image this model can read. "
+            "Send a PNG, JPEG or WebP file (or GIF, BMP, TIFF and the like)."
+        ) from error
+    except Exception as error:  # Pillow raises many types for broken files
+        raise _undecodable(position) from error
+    with image:
+        width, height = image.size
+        if width * height > MAX_PIXELS:
+            raise _too_many_pixels(position, f" ({width}x{height})")
+        image.draft(image.mode, (1, 1))  # JPEG decodes at 1/8 scale: cheap, still complete
+        try:
+            image.load()
+        except Exception as error:
+            raise _undecodable(position) from error
+        return str(image.format), width, height
+
+
+def _undecodable(position: int) -> InputImageError:
+    return InputImageError(
+        f"Input image {position} could not be decoded: the file is truncated or corrupt. "
+        "Re-save it and try again."
+    )
+
+
+def _too_many_pixels(position: int, size: str = "") -> InputImageError:
+    return InputImageError(
+        f"Input image {position}{size} has more than {MAX_PIXELS // 1024 // 1024} megapixels. "
+        "Scale it down and try again: OpenAI works at 1536 pixels a side at most."
+    )
+
+
+def _as_png(data: bytes, downscale: bool) -> tuple[bytes, tuple[int, int]]:
+    """The first frame as PNG, keeping transparency; optionally shrunk to fit."""
+    with Image.open(io.BytesIO(data), formats=READABLE_FORMATS) as image:
+        has_alpha = image.has_transparency_data
+        frame = image.convert("RGBA" if has_alpha else "RGB")
+    if downscale:
+        frame.thumbnail((DOWNSCALED_SIDE, DOWNSCALED_SIDE))
+    buffer = io.BytesIO()
+    frame.save(buffer, "PNG")
+    return buffer.getvalue(), frame.size
+
+
+def _file_size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / 1024 / 1024:.1f} MB"
+    return f"{size / 1024:.1f} KB" if size >= 1024 else f"{size} bytes"

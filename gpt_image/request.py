@@ -1,13 +1,19 @@
 """Map the model's inputs to the parameters of OpenAI's Images API."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+from gpt_image.inputs import InputImage
+from gpt_image.models import ModelInfo
 
 # OpenAI takes a pixel size where the hosted model offers an aspect ratio.
 SIZE_BY_ASPECT_RATIO = {"1:1": "1024x1024", "3:2": "1536x1024", "2:3": "1024x1536"}
 
 # OpenAI accepts output_compression only for these formats and rejects it for png.
 COMPRESSIBLE_FORMATS = ("jpeg", "webp")
+
+# The JSON form of /v1/images/edits takes each image as a data URL up to this long.
+MAX_DATA_URL_CHARS = 20_971_520
 
 
 @dataclass(frozen=True)
@@ -16,7 +22,7 @@ class ImageOptions:
 
     prompt: str
     aspect_ratio: str = "1:1"
-    input_fidelity: str = "low"
+    input_fidelity: str | None = "low"  # None: not sent
     number_of_images: int = 1
     quality: str = "auto"
     background: str = "auto"
@@ -26,18 +32,48 @@ class ImageOptions:
     user_id: str | None = None
 
 
+def adapt_to_model(options: ImageOptions, model: ModelInfo) -> tuple[ImageOptions, list[str]]:
+    """Drop what the model would reject; return the options and a note for each change."""
+    if options.input_fidelity == "high" and not model.high_input_fidelity:
+        note = f"{model.name} supports input_fidelity 'low' only, so 'high' was not sent."
+        return replace(options, input_fidelity=None), [note]
+    return options, []
+
+
 def generation_params(options: ImageOptions, model: str) -> dict[str, Any]:
     """Keyword arguments for `client.images.generate`."""
     return {**_shared_params(options, model), "moderation": options.moderation}
 
 
-def edit_params(options: ImageOptions, model: str) -> dict[str, Any]:
+def use_json_edit(options: ImageOptions, images: list[InputImage]) -> bool:
+    """Whether an edit goes as JSON (images as data URLs) rather than multipart.
+
+    Only the JSON form has a `moderation` field, so it is used when moderation is
+    not OpenAI's default and every image fits in a data URL. Otherwise multipart
+    sends the same request with a third less data.
+    """
+    fits = all(image.data_url_length <= MAX_DATA_URL_CHARS for image in images)
+    return options.moderation != "auto" and fits
+
+
+def json_edit_body(options: ImageOptions, model: str, images: list[InputImage]) -> dict[str, Any]:
+    """The JSON body of POST /v1/images/edits."""
+    return {
+        **multipart_edit_params(options, model),
+        "moderation": options.moderation,
+        "images": [{"image_url": image.data_url} for image in images],
+    }
+
+
+def multipart_edit_params(options: ImageOptions, model: str) -> dict[str, Any]:
     """Keyword arguments for `client.images.edit`, apart from the images.
 
-    The multipart form of /v1/images/edits has no `moderation` field, so the
-    input is not sent here; input_fidelity exists only on edits.
+    The multipart form has no `moderation` field; input_fidelity exists only on edits.
     """
-    return {**_shared_params(options, model), "input_fidelity": options.input_fidelity}
+    params = _shared_params(options, model)
+    if options.input_fidelity is not None:
+        params["input_fidelity"] = options.input_fidelity
+    return params
 
 
 def _shared_params(options: ImageOptions, model: str) -> dict[str, Any]:

@@ -1,11 +1,9 @@
 """Shared fixtures: the stand-in OpenAI server and the real prediction server."""
 
 import base64
-import io
 from collections.abc import Iterator
 
 import pytest
-from PIL import Image
 
 from tests.cog_server import CogServer
 from tests.openai_standin import StandIn
@@ -46,10 +44,3 @@ def decode_data_uri(uri: str) -> tuple[str, bytes]:
     header, _, payload = uri.partition(",")
     assert header.startswith("data:") and header.endswith(";base64"), header
     return header[5:-7], base64.b64decode(payload)
-
-
-def make_image(fmt: str, size: tuple[int, int] = (64, 48), mode: str = "RGB") -> bytes:
-    """A small real image in the given Pillow format."""
-    buffer = io.BytesIO()
-    Image.new(mode, size, (200, 30, 90)).save(buffer, fmt)
-    return buffer.getvalue()

@@ -1,29 +1,125 @@
-"""Unit tests: input images labelled by their real format for the upload."""
+"""Unit tests: input images checked, labelled and converted before any request."""
 
+import io
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
-from gpt_image.inputs import InputImageError, read_input_images
-from tests.conftest import make_image
+from gpt_image.inputs import (
+    CONVERTIBLE_FORMATS,
+    MAX_IMAGE_BYTES,
+    InputImageError,
+    prepare_input_images,
+)
+from tests.images import animated_gif, make_image, noise_png, png_claiming
 
 
-def test_images_are_sent_unchanged_named_by_content(tmp_path: Path) -> None:
-    png, jpeg, webp = make_image("PNG"), make_image("JPEG"), make_image("WEBP")
-    # Misleading extensions: the content decides.
-    paths = [tmp_path / "a.jpg", tmp_path / "b.png", tmp_path / "c.bin"]
-    for path, data in zip(paths, (png, jpeg, webp), strict=True):
+def prepare(tmp_path: Path, *files: bytes):
+    paths = []
+    for index, data in enumerate(files):
+        path = tmp_path / f"input{index}.png"  # names say nothing: content decides
         path.write_bytes(data)
-    assert read_input_images(paths) == [
-        ("image_1.png", png, "image/png"),
-        ("image_2.jpeg", jpeg, "image/jpeg"),
-        ("image_3.webp", webp, "image/webp"),
-    ]
+        paths.append(path)
+    return prepare_input_images(paths)
 
 
-def test_a_file_that_is_not_an_accepted_image_is_named_by_position(tmp_path: Path) -> None:
-    good, bad = tmp_path / "good.png", tmp_path / "notes.png"
-    good.write_bytes(make_image("PNG"))
-    bad.write_bytes(b"just some text")
-    with pytest.raises(InputImageError, match="Input image 2 is not a PNG, JPEG or WebP"):
-        read_input_images([good, bad])
+def decoded(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+@pytest.mark.parametrize(("fmt", "name"), [("PNG", "png"), ("JPEG", "jpeg"), ("WEBP", "webp")])
+def test_openai_formats_go_byte_for_byte(tmp_path: Path, fmt: str, name: str) -> None:
+    data = make_image(fmt)
+    (image,) = prepare(tmp_path, data)
+    assert image.data == data
+    assert image.upload_file == (f"image_1.{name}", data, f"image/{name}")
+    assert image.change is None
+    assert image.summary() == f"Input image 1: {fmt} 64x48, {len(data)} bytes, sent as is"
+
+
+def test_multi_picture_jpeg_goes_as_jpeg(tmp_path: Path) -> None:
+    data = make_image("MPO")
+    (image,) = prepare(tmp_path, data)
+    assert (image.format, image.data) == ("jpeg", data)
+
+
+# Formats the installed Pillow can write, to test the conversion of each.
+WRITABLE = [fmt for fmt in CONVERTIBLE_FORMATS if fmt not in ("PSD",)]
+
+
+@pytest.mark.parametrize("fmt", WRITABLE)
+def test_other_formats_are_converted_to_png(tmp_path: Path, fmt: str) -> None:
+    source = make_image(fmt, mode="1" if fmt == "XBM" else "RGB")
+    (image,) = prepare(tmp_path, source)
+    assert image.format == "png"
+    assert image.upload_file[0] == "image_1.png"
+    assert decoded(image.data).format == "PNG"
+    assert image.change == "converted to PNG"
+    assert image.source_format == fmt
+
+
+def test_conversion_keeps_transparency(tmp_path: Path) -> None:
+    source = make_image("TIFF", mode="RGBA")
+    (image,) = prepare(tmp_path, source)
+    converted = decoded(image.data)
+    assert converted.mode == "RGBA"
+    assert converted.getpixel((0, 0)) == (200, 30, 90, 128)
+
+
+def test_gif_sends_its_first_frame_with_transparency(tmp_path: Path) -> None:
+    (image,) = prepare(tmp_path, animated_gif())
+    frame = decoded(image.data)
+    assert frame.mode == "RGBA"
+    assert frame.getpixel((5, 5))[3] == 0  # transparent half
+    assert frame.getpixel((30, 5)) == (255, 0, 0, 255)  # red, not the blue second frame
+
+
+def test_image_over_50_mb_is_downscaled_under_it(tmp_path: Path) -> None:
+    source = noise_png(3700)
+    assert len(source) > MAX_IMAGE_BYTES
+    (image,) = prepare(tmp_path, source)
+    assert len(image.data) < MAX_IMAGE_BYTES
+    assert decoded(image.data).size == (2048, 2048)
+    assert image.change == "re-encoded as a 2048x2048 PNG to get under OpenAI's 50 MB limit"
+    assert image.summary().startswith("Input image 1: PNG 3700x3700, 52.")
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (b"", "Input image 2 is an empty file"),
+        (b"just some text, not a picture", "Input image 2 is not an image this model can read"),
+        (make_image("PNG", (800, 600))[:2000], "Input image 2 could not be decoded"),
+        (make_image("JPEG", (800, 600))[:1500], "Input image 2 could not be decoded"),
+        (make_image("JPEG", (800, 600))[:200], "Input image 2 could not be decoded"),
+        (make_image("WEBP", (800, 600))[:100], "Input image 2 could not be decoded"),
+        (
+            png_claiming(10_000, 10_000),
+            r"Input image 2 \(10000x10000\) has more than 64 megapixels",
+        ),
+        (png_claiming(50_000, 50_000), "Input image 2 has more than 64 megapixels"),
+    ],
+)
+def test_bad_images_are_refused_naming_their_position(
+    tmp_path: Path, bad: bytes, message: str
+) -> None:
+    with pytest.raises(InputImageError, match=message):
+        prepare(tmp_path, make_image("PNG"), bad)
+
+
+def test_more_than_16_images_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(
+        InputImageError, match="17 input images were given, but OpenAI accepts at most 16"
+    ):
+        prepare(tmp_path, *[make_image("PNG")] * 17)
+    assert len(prepare(tmp_path, *[make_image("PNG")] * 16)) == 16
+
+
+def test_data_url_length_is_computed_without_building_it(tmp_path: Path) -> None:
+    for size in (1, 2, 3, 100, 101):
+        (image,) = prepare(tmp_path, make_image("PNG", (size, size)))
+        assert image.data_url_length == len(image.data_url)
+        assert image.data_url.startswith("data:image/png;base64,")

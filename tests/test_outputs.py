@@ -8,7 +8,7 @@ from openai.types import ImagesResponse
 
 from gpt_image.formats import sniff_format
 from gpt_image.outputs import OutputError, save_images
-from tests.conftest import make_image
+from tests.images import make_image
 
 
 def response(*images: bytes | str, output_format: str = "webp") -> ImagesResponse:

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from tests.cog_server import CogServer
-from tests.conftest import API_KEY, data_uri, decode_data_uri, make_image
+from tests.conftest import API_KEY, data_uri, decode_data_uri
+from tests.images import make_image
 from tests.openai_standin import RecordedRequest, StandIn
 
 GENERATIONS = "/v1/images/generations"

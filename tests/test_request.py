@@ -2,7 +2,17 @@
 
 import pytest
 
-from gpt_image.request import ImageOptions, edit_params, generation_params
+from gpt_image.inputs import InputImage
+from gpt_image.models import model_info
+from gpt_image.request import (
+    MAX_DATA_URL_CHARS,
+    ImageOptions,
+    adapt_to_model,
+    generation_params,
+    json_edit_body,
+    multipart_edit_params,
+    use_json_edit,
+)
 
 
 def test_generation_defaults_map_to_openai_parameters() -> None:
@@ -32,13 +42,13 @@ def test_aspect_ratio_becomes_size(aspect_ratio: str, size: str) -> None:
 def test_compression_is_sent_for_lossy_formats(output_format: str) -> None:
     options = ImageOptions(prompt="p", output_format=output_format, output_compression=37)
     assert generation_params(options, "m")["output_compression"] == 37
-    assert edit_params(options, "m")["output_compression"] == 37
+    assert multipart_edit_params(options, "m")["output_compression"] == 37
 
 
 def test_compression_is_never_sent_with_png() -> None:
     options = ImageOptions(prompt="p", output_format="png", output_compression=37)
     assert "output_compression" not in generation_params(options, "m")
-    assert "output_compression" not in edit_params(options, "m")
+    assert "output_compression" not in multipart_edit_params(options, "m")
 
 
 def test_user_id_becomes_user_only_when_given() -> None:
@@ -49,22 +59,63 @@ def test_user_id_becomes_user_only_when_given() -> None:
 
 def test_input_fidelity_goes_to_edits_only() -> None:
     options = ImageOptions(prompt="p", input_fidelity="high")
-    assert edit_params(options, "m")["input_fidelity"] == "high"
+    assert multipart_edit_params(options, "m")["input_fidelity"] == "high"
     assert "input_fidelity" not in generation_params(options, "m")
 
 
 def test_multipart_edit_has_no_moderation_field() -> None:
     options = ImageOptions(prompt="p", moderation="low")
     assert generation_params(options, "m")["moderation"] == "low"
-    assert "moderation" not in edit_params(options, "m")
+    assert "moderation" not in multipart_edit_params(options, "m")
 
 
 def test_every_other_choice_passes_through() -> None:
     options = ImageOptions(prompt="p", number_of_images=7, quality="high", background="transparent")
-    params = edit_params(options, "gpt-image-1.5")
+    params = multipart_edit_params(options, "gpt-image-1.5")
     assert (params["model"], params["n"], params["quality"], params["background"]) == (
         "gpt-image-1.5",
         7,
         "high",
         "transparent",
     )
+
+
+def test_high_input_fidelity_is_dropped_for_mini_with_a_note() -> None:
+    options = ImageOptions(prompt="p", input_fidelity="high")
+    adapted, notes = adapt_to_model(options, model_info("gpt-image-1-mini"))
+    assert "input_fidelity" not in multipart_edit_params(adapted, "gpt-image-1-mini")
+    assert notes == ["gpt-image-1-mini supports input_fidelity 'low' only, so 'high' was not sent."]
+
+
+@pytest.mark.parametrize(
+    ("model", "fidelity"),
+    [("gpt-image-1-mini", "low"), ("gpt-image-1", "high"), ("gpt-image-1.5", "high")],
+)
+def test_supported_input_fidelity_is_kept(model: str, fidelity: str) -> None:
+    options = ImageOptions(prompt="p", input_fidelity=fidelity)
+    adapted, notes = adapt_to_model(options, model_info(model))
+    assert (adapted, notes) == (options, [])
+
+
+def image_of(size: int) -> InputImage:
+    return InputImage(1, b"x" * size, "png", 1, 1, "PNG", size)
+
+
+def test_json_edit_carries_moderation_and_data_urls() -> None:
+    options = ImageOptions(prompt="p", moderation="low", output_format="png")
+    images = [image_of(10), image_of(20)]
+    body = json_edit_body(options, "gpt-image-1", images)
+    assert body["moderation"] == "low"
+    assert body["images"] == [{"image_url": image.data_url} for image in images]
+    assert body["input_fidelity"] == "low"
+    assert "output_compression" not in body
+
+
+def test_json_form_only_when_moderation_needs_it_and_images_fit() -> None:
+    small, limit = image_of(100), MAX_DATA_URL_CHARS * 3 // 4 - 100
+    assert not use_json_edit(ImageOptions(prompt="p"), [small])
+    assert use_json_edit(ImageOptions(prompt="p", moderation="low"), [small])
+    assert use_json_edit(ImageOptions(prompt="p", moderation="low"), [image_of(limit)])
+    too_big = image_of(limit + 100)
+    assert too_big.data_url_length > MAX_DATA_URL_CHARS
+    assert not use_json_edit(ImageOptions(prompt="p", moderation="low"), [small, too_big])

@@ -1,0 +1,194 @@
+"""Input images through the real prediction server: what reaches the stand-in,
+and what never does."""
+
+import base64
+import io
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from tests.cog_server import CogServer
+from tests.conftest import API_KEY, data_uri
+from tests.images import animated_gif, make_image, noise_png, png_claiming
+from tests.openai_standin import StandIn
+
+
+def edit(server: CogServer, images: list[bytes], **inputs: Any) -> dict[str, Any]:
+    uris = [data_uri(image, "application/octet-stream") for image in images]
+    return server.predict(
+        {"openai_api_key": API_KEY, "prompt": "paint it", "input_images": uris, **inputs}
+    )
+
+
+def succeeded(result: dict[str, Any]) -> dict[str, Any]:
+    assert result["status"] == "succeeded", result.get("error")
+    return result
+
+
+def test_each_image_is_logged(server: CogServer, openai: StandIn) -> None:
+    png, gif = make_image("PNG"), animated_gif()
+    logs = succeeded(edit(server, [png, gif]))["logs"]
+    assert f"Input image 1: PNG 64x48, {len(png)} bytes, sent as is" in logs
+    assert f"Input image 2: GIF 40x30, {len(gif)} bytes, converted to PNG" in logs
+    assert "POST /v1/images/edits (multipart) model=gpt-image-1 n=1 size=1024x1024" in logs
+
+
+def test_format_is_read_from_content_not_from_the_name(server: CogServer, openai: StandIn) -> None:
+    jpeg = make_image("JPEG")
+    succeeded(
+        server.predict(
+            {
+                "openai_api_key": API_KEY,
+                "prompt": "p",
+                "input_images": [data_uri(jpeg, "image/png")],
+            }
+        )
+    )
+    (upload,) = openai.requests[0].files
+    assert (upload.filename, upload.content_type, upload.data) == (
+        "image_1.jpeg",
+        "image/jpeg",
+        jpeg,
+    )
+
+
+@pytest.mark.parametrize("fmt", ["BMP", "TIFF", "ICO", "TGA", "AVIF"])
+def test_other_formats_reach_openai_as_png(server: CogServer, openai: StandIn, fmt: str) -> None:
+    succeeded(edit(server, [make_image(fmt)]))
+    (upload,) = openai.requests[0].files
+    assert (upload.filename, upload.content_type) == ("image_1.png", "image/png")
+    assert Image.open(io.BytesIO(upload.data)).format == "PNG"
+
+
+def test_gif_reaches_openai_as_its_first_frame(server: CogServer, openai: StandIn) -> None:
+    succeeded(edit(server, [animated_gif()]))
+    frame = Image.open(io.BytesIO(openai.requests[0].files[0].data))
+    assert frame.mode == "RGBA"
+    assert frame.getpixel((5, 5))[3] == 0
+    assert frame.getpixel((30, 5)) == (255, 0, 0, 255)
+
+
+@pytest.fixture(scope="module")
+def huge_png() -> bytes:
+    return noise_png(3700)  # 52 MB of incompressible pixels
+
+
+def test_image_over_50_mb_is_downscaled_before_sending(
+    server: CogServer, openai: StandIn, huge_png: bytes
+) -> None:
+    result = succeeded(edit(server, [huge_png]))
+    (upload,) = openai.requests[0].files
+    assert len(upload.data) < 50 * 1024 * 1024
+    assert Image.open(io.BytesIO(upload.data)).size == (2048, 2048)
+    assert "re-encoded as a 2048x2048 PNG to get under OpenAI's 50 MB limit" in result["logs"]
+
+
+def test_sixteen_images_are_sent_in_order(server: CogServer, openai: StandIn) -> None:
+    images = [make_image("PNG", (20 + i, 20)) for i in range(16)]
+    succeeded(edit(server, images))
+    files = openai.requests[0].files
+    assert [f.data for f in files] == images
+    assert [f.filename for f in files] == [f"image_{i}.png" for i in range(1, 17)]
+
+
+REFUSED = {
+    "not an image": (b"GIF89a? no, just text", "Input image 2 is not an image this model can read"),
+    "truncated PNG": (make_image("PNG", (400, 300))[:300], "Input image 2 could not be decoded"),
+    "truncated JPEG": (make_image("JPEG", (800, 600))[:1500], "Input image 2 could not be decoded"),
+    "decompression bomb": (
+        png_claiming(30_000, 30_000),
+        "Input image 2 has more than 64 megapixels",
+    ),
+    "too many pixels": (png_claiming(9_000, 9_000), r"Input image 2 \(9000x9000\) has more than"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_bad_images_are_refused_before_openai(
+    server: CogServer, openai: StandIn, case: str
+) -> None:
+    bad, message = REFUSED[case]
+    result = edit(server, [make_image("PNG"), bad])
+    assert result["status"] == "failed"
+    assert re.search(message, result["error"]), result["error"]
+    assert openai.requests == []
+
+
+def test_empty_file_is_refused_before_openai(server: CogServer, openai: StandIn) -> None:
+    result = server.predict(
+        {
+            "openai_api_key": API_KEY,
+            "prompt": "p",
+            "input_images": ["data:image/png;base64,"],
+        }
+    )
+    assert result["status"] == "failed"
+    assert "Input image 1 is an empty file" in result["error"]
+    assert openai.requests == []
+
+
+def test_more_than_16_images_are_refused_before_openai(server: CogServer, openai: StandIn) -> None:
+    result = edit(server, [make_image("PNG")] * 17)
+    assert result["status"] == "failed"
+    assert "17 input images were given, but OpenAI accepts at most 16" in result["error"]
+    assert openai.requests == []
+
+
+@pytest.fixture(scope="module")
+def mini_server(standin: StandIn) -> Iterator[CogServer]:
+    env = {"OPENAI_BASE_URL": standin.base_url, "OPENAI_IMAGE_MODEL": "gpt-image-1-mini"}
+    server = CogServer(env=env).start()
+    yield server
+    server.stop()
+
+
+def test_mini_does_not_get_high_input_fidelity(mini_server: CogServer, openai: StandIn) -> None:
+    result = succeeded(edit(mini_server, [make_image("PNG")], input_fidelity="high"))
+    request = openai.requests[0]
+    assert request.form["model"] == "gpt-image-1-mini"
+    assert "input_fidelity" not in request.form
+    assert (
+        "gpt-image-1-mini supports input_fidelity 'low' only, so 'high' was not sent."
+        in result["logs"]
+    )
+
+
+def test_mini_gets_low_input_fidelity(mini_server: CogServer, openai: StandIn) -> None:
+    succeeded(edit(mini_server, [make_image("PNG")], input_fidelity="low"))
+    assert openai.requests[0].form["input_fidelity"] == "low"
+
+
+def test_low_moderation_edit_goes_as_json(server: CogServer, openai: StandIn) -> None:
+    png, jpeg = make_image("PNG"), make_image("JPEG")
+    result = succeeded(edit(server, [png, jpeg], moderation="low", input_fidelity="high"))
+    request = openai.requests[0]
+    assert request.headers["content-type"] == "application/json"
+    assert request.files == []
+    assert request.json["moderation"] == "low"
+    assert request.json["input_fidelity"] == "high"
+    assert request.json["images"] == [
+        {"image_url": "data:image/png;base64," + base64.b64encode(png).decode()},
+        {"image_url": "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()},
+    ]
+    assert "POST /v1/images/edits (JSON)" in result["logs"]
+    assert len(result["output"]) == 1
+
+
+def test_auto_moderation_edit_goes_as_multipart(server: CogServer, openai: StandIn) -> None:
+    succeeded(edit(server, [make_image("PNG")], moderation="auto"))
+    request = openai.requests[0]
+    assert request.headers["content-type"].startswith("multipart/form-data")
+    assert "moderation" not in request.form
+
+
+def test_image_too_large_for_a_data_url_falls_back_to_multipart(
+    server: CogServer, openai: StandIn
+) -> None:
+    big = noise_png(2100)  # 17 MB: under 50 MB, but over 20 MB as a data URL
+    result = succeeded(edit(server, [big], moderation="low"))
+    request = openai.requests[0]
+    assert request.files[0].data == big
+    assert "moderation 'low' was not applied" in result["logs"]
