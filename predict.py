@@ -9,28 +9,23 @@ import asyncio
 import os
 import tempfile
 
+import openai
 from cog import BasePredictor, Input, Path, Secret
-from openai import AsyncOpenAI
 
 from gpt_image import images_api
+from gpt_image.errors import PredictionError, explain_api_error, redact
 from gpt_image.inputs import prepare_input_images
 from gpt_image.models import model_info
 from gpt_image.outputs import save_images
-from gpt_image.request import ImageOptions, adapt_to_model
+from gpt_image.request import ImageOptions, adapt_to_model, check_options
 
 DEFAULT_MODEL = "gpt-image-1"
-
-# The shared client never sends this: every prediction uses its caller's key.
-NO_KEY = "no-key-set-use-a-predictions-own-key"
 
 
 class Predictor(BasePredictor):
     def setup(self) -> None:
-        """Make one client, so every prediction shares its pool of connections.
-
-        OPENAI_BASE_URL, read by the SDK, points it at a proxy or gateway.
-        """
-        self.client = AsyncOpenAI(api_key=NO_KEY)
+        # One client for every prediction, so connections to OpenAI are pooled.
+        self.client = images_api.make_client()
         self.model = os.environ.get("OPENAI_IMAGE_MODEL") or DEFAULT_MODEL
 
     async def predict(
@@ -98,8 +93,22 @@ class Predictor(BasePredictor):
             moderation=moderation,
             user_id=user_id,
         )
-        client = self.client.with_options(api_key=openai_api_key.get_secret_value())
+        check_options(options)  # before anything is paid for
+        key = (openai_api_key.get_secret_value() or "").strip()
+        if not key:
+            raise PredictionError("openai_api_key is empty. Pass your OpenAI API key.")
+        try:
+            return await self._create(options, input_images or [], key)
+        except PredictionError as error:
+            raise PredictionError(redact(str(error), key)) from None
+        except openai.APIError as error:
+            message = explain_api_error(error, self.client, self.model)
+            raise PredictionError(redact(message, key)) from None
 
+    async def _create(
+        self, options: ImageOptions, input_images: list[Path], key: str
+    ) -> list[Path]:
+        client = self.client.with_options(api_key=key)
         if input_images:
             # Checked and converted before any request, so a bad file costs nothing.
             images = await asyncio.to_thread(prepare_input_images, input_images)
@@ -114,4 +123,4 @@ class Predictor(BasePredictor):
 
         # A directory of its own, so concurrent predictions never share a file name.
         output_dir = Path(tempfile.mkdtemp(prefix="gpt-image-"))
-        return await asyncio.to_thread(save_images, response, output_dir)
+        return await asyncio.to_thread(save_images, response, output_dir, options.number_of_images)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from gpt_image.errors import PredictionError
 from gpt_image.formats import MIME_TYPES, sniff_format
 
 MAX_IMAGES = 16  # OpenAI's limit per edit
@@ -53,7 +54,7 @@ READABLE_FORMATS = ("PNG", "JPEG", "WEBP", *CONVERTIBLE_FORMATS)
 UploadFile = tuple[str, bytes, str]
 
 
-class InputImageError(ValueError):
+class InputImageError(PredictionError):
     """An input image OpenAI would refuse; the message is for the caller."""
 
 

@@ -6,14 +6,15 @@ from pathlib import Path
 
 from openai.types import ImagesResponse
 
+from gpt_image.errors import PredictionError
 from gpt_image.formats import sniff_format
 
 
-class OutputError(RuntimeError):
+class OutputError(PredictionError):
     """OpenAI answered, but not with the images it promised."""
 
 
-def save_images(response: ImagesResponse, directory: Path) -> list[Path]:
+def save_images(response: ImagesResponse, directory: Path, expected: int) -> list[Path]:
     """Write each image as OpenAI sent it to directory/output_<i>.<format>.
 
     The bytes are never re-encoded: that would strip the C2PA provenance
@@ -21,7 +22,11 @@ def save_images(response: ImagesResponse, directory: Path) -> list[Path]:
     """
     images = response.data or []
     if not images:
-        raise OutputError("OpenAI returned no images. Try again.")
+        raise OutputError("OpenAI answered without any images. Try again.")
+    if len(images) < expected:
+        raise OutputError(
+            f"OpenAI returned {len(images)} of the {expected} images asked for. Try again."
+        )
     return [_save_image(image.b64_json, directory, index) for index, image in enumerate(images)]
 
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, replace
 from typing import Any
 
+from gpt_image.errors import PredictionError
 from gpt_image.inputs import InputImage
 from gpt_image.models import ModelInfo
 
@@ -11,6 +12,8 @@ SIZE_BY_ASPECT_RATIO = {"1:1": "1024x1024", "3:2": "1536x1024", "2:3": "1024x153
 
 # OpenAI accepts output_compression only for these formats and rejects it for png.
 COMPRESSIBLE_FORMATS = ("jpeg", "webp")
+
+MAX_PROMPT_CHARS = 32_000
 
 # The JSON form of /v1/images/edits takes each image as a data URL up to this long.
 MAX_DATA_URL_CHARS = 20_971_520
@@ -30,6 +33,22 @@ class ImageOptions:
     output_format: str = "webp"
     moderation: str = "auto"
     user_id: str | None = None
+
+
+def check_options(options: ImageOptions) -> None:
+    """Refuse, before any request is paid for, what OpenAI would reject."""
+    if not options.prompt.strip():
+        raise PredictionError("The prompt is empty. Describe the image you want.")
+    if len(options.prompt) > MAX_PROMPT_CHARS:
+        raise PredictionError(
+            f"The prompt is {len(options.prompt):,} characters long, but OpenAI accepts at "
+            f"most {MAX_PROMPT_CHARS:,}. Shorten it and try again."
+        )
+    if options.background == "transparent" and options.output_format == "jpeg":
+        raise PredictionError(
+            "JPEG has no transparency, so a transparent background needs output_format "
+            "png or webp. Change one of the two and try again."
+        )
 
 
 def adapt_to_model(options: ImageOptions, model: ModelInfo) -> tuple[ImageOptions, list[str]]:

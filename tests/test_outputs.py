@@ -23,26 +23,31 @@ def response(*images: bytes | str, output_format: str = "webp") -> ImagesRespons
 
 def test_images_are_written_unchanged_in_order(tmp_path: Path) -> None:
     images = [make_image("WEBP", (10 + i, 10)) for i in range(3)]
-    paths = save_images(response(*images), tmp_path)
+    paths = save_images(response(*images), tmp_path, 3)
     assert [p.name for p in paths] == ["output_0.webp", "output_1.webp", "output_2.webp"]
     assert [p.read_bytes() for p in paths] == images
 
 
 def test_extension_is_the_real_format_not_the_announced_one(tmp_path: Path) -> None:
     png, jpeg = make_image("PNG"), make_image("JPEG")
-    paths = save_images(response(png, jpeg, output_format="webp"), tmp_path)
+    paths = save_images(response(png, jpeg, output_format="webp"), tmp_path, 2)
     assert [p.name for p in paths] == ["output_0.png", "output_1.jpeg"]
 
 
 def test_no_images_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(OutputError, match="no images"):
-        save_images(response(), tmp_path)
+    with pytest.raises(OutputError, match="without any images"):
+        save_images(response(), tmp_path, 1)
+
+
+def test_fewer_images_than_asked_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match="returned 2 of the 3 images asked for"):
+        save_images(response(make_image("PNG"), make_image("PNG")), tmp_path, 3)
 
 
 @pytest.mark.parametrize("b64", ["not base64!", base64.b64encode(b"plain text").decode()])
 def test_undecodable_image_is_an_error(tmp_path: Path, b64: str) -> None:
     with pytest.raises(OutputError, match="image 1"):
-        save_images(response(b64), tmp_path)
+        save_images(response(b64), tmp_path, 1)
     assert list(tmp_path.iterdir()) == []
 
 

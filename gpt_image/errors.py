@@ -1,0 +1,111 @@
+"""Failures explained for the caller: what happened and what to do, in one or two
+sentences, and never with the API key in them."""
+
+import re
+
+import openai
+
+# OpenAI keys, whole or masked the way OpenAI echoes them ("sk-abc***...wxyz").
+KEY_PATTERN = re.compile(r"\bsk-[A-Za-z0-9_\-*]{4,}")
+SAFETY_VIOLATIONS = re.compile(r"safety_violations=\[([^\]]*)\]")
+
+
+class PredictionError(Exception):
+    """A failure the caller can act on; the message is written for them.
+
+    cog marks a prediction whose error mentions "cancelled" as canceled, so no
+    message may use that word.
+    """
+
+
+def redact(text: str, key: str) -> str:
+    """Remove the key, and anything shaped like an OpenAI key, from text."""
+    if key:
+        text = text.replace(key, "[redacted]")
+    return KEY_PATTERN.sub("[redacted]", text)
+
+
+def explain_api_error(error: openai.APIError, client: openai.AsyncOpenAI, model: str) -> str:
+    """One or two sentences for an error the openai SDK raised."""
+    retries = f"after {client.max_retries} retries" if client.max_retries else "with retries off"
+    if isinstance(error, openai.APITimeoutError):
+        return (
+            f"OpenAI did not answer within {_seconds(client.timeout)} seconds ({retries}). "
+            "Try again, or allow longer with OPENAI_TIMEOUT."
+        )
+    if isinstance(error, openai.APIConnectionError):
+        return (
+            f"Could not reach OpenAI at {client.base_url} ({retries}). "
+            "Check the network, or OPENAI_BASE_URL if you use a proxy."
+        )
+    if isinstance(error, openai.APIResponseValidationError):
+        return "OpenAI's answer was not a valid image response. Try again."
+    if not isinstance(error, openai.APIStatusError):
+        return f"OpenAI request failed: {error.message}"
+
+    message = _openai_message(error)
+    if isinstance(error, openai.AuthenticationError):
+        return (
+            "OpenAI rejected the API key (401). Check openai_api_key: "
+            "it must be an active key from https://platform.openai.com/api-keys."
+        )
+    if isinstance(error, openai.PermissionDeniedError):
+        if "verif" in message.lower():
+            return (
+                f"Your OpenAI organization must be verified to use {model}. Verify it at "
+                "https://platform.openai.com/settings/organization/general; access can take "
+                "up to 15 minutes to arrive after verification."
+            )
+        return f"OpenAI refused access (403): {message}"
+    if isinstance(error, openai.NotFoundError) and error.code == "model_not_found":
+        return (
+            f"OpenAI has no model {model} for this key: it does not exist, was retired "
+            "(OpenAI shut gpt-image-1 down on 2026-10-23) or your account lacks access. "
+            "Choose another model with OPENAI_IMAGE_MODEL, such as gpt-image-1.5."
+        )
+    if error.code == "moderation_blocked":
+        return _moderation_message(message, error.param)
+    if isinstance(error, openai.RateLimitError):
+        if error.code == "insufficient_quota":
+            return (
+                "Your OpenAI account is out of quota (429 insufficient_quota). Add credit or "
+                "raise your limits at https://platform.openai.com/settings/organization/billing."
+            )
+        return (
+            f"OpenAI's rate limit for your account was still exceeded {retries}. "
+            "Wait a minute and try again, or send fewer requests at once."
+        )
+    if isinstance(error, openai.InternalServerError):
+        return f"OpenAI had a server error ({error.status_code}) {retries}. Try again later."
+    parameter = f" (parameter: {error.param})" if error.param else ""
+    return f"OpenAI rejected the request ({error.status_code}){parameter}: {message}"
+
+
+def _openai_message(error: openai.APIStatusError) -> str:
+    """OpenAI's own message, or the start of a body that was not OpenAI's JSON."""
+    if isinstance(error.body, dict):
+        return error.message
+    text = error.response.text.strip() or "no message"
+    return text[:200]
+
+
+def _moderation_message(message: str, param: str | None) -> str:
+    side = ""
+    if param in ("image", "images") or "input image" in message.lower():
+        side = " in the input images"
+    elif "generated" in message.lower() or "output" in message.lower():
+        side = " in the generated image"
+    elif param == "prompt" or "prompt" in message.lower():
+        side = " in the prompt"
+    found = SAFETY_VIOLATIONS.search(message)
+    categories = f" ({found.group(1)})" if found else ""
+    return (
+        f"OpenAI's safety system blocked this request: it found content{side} it does not "
+        f"allow{categories}. Change the prompt or images; moderation='low' is the only "
+        "setting that relaxes the filter."
+    )
+
+
+def _seconds(timeout: object) -> str:
+    seconds = getattr(timeout, "read", timeout)
+    return f"{seconds:g}" if isinstance(seconds, int | float) else str(seconds)
