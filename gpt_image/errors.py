@@ -27,7 +27,7 @@ def redact(text: str, key: str) -> str:
 
 def explain_api_error(error: openai.APIError, client: openai.AsyncOpenAI, model: str) -> str:
     """One or two sentences for an error the openai SDK raised."""
-    retries = f"after {client.max_retries} retries" if client.max_retries else "with retries off"
+    retries = _retries(client.max_retries)
     if isinstance(error, openai.APITimeoutError):
         return (
             f"OpenAI did not answer within {_seconds(client.timeout)} seconds ({retries}). "
@@ -83,8 +83,8 @@ def explain_api_error(error: openai.APIError, client: openai.AsyncOpenAI, model:
 
 def _openai_message(error: openai.APIStatusError) -> str:
     """OpenAI's own message, or the start of a body that was not OpenAI's JSON."""
-    if isinstance(error.body, dict):
-        return error.message
+    if isinstance(error.body, dict) and isinstance(error.body.get("message"), str):
+        return error.body["message"]  # the SDK passes OpenAI's {"error": {...}} contents
     text = error.response.text.strip() or "no message"
     return text[:200]
 
@@ -104,6 +104,12 @@ def _moderation_message(message: str, param: str | None) -> str:
         f"allow{categories}. Change the prompt or images; moderation='low' is the only "
         "setting that relaxes the filter."
     )
+
+
+def _retries(count: int) -> str:
+    if count == 0:
+        return "with retries off"
+    return f"after {count} {'retry' if count == 1 else 'retries'}"
 
 
 def _seconds(timeout: object) -> str:

@@ -109,6 +109,7 @@ class RecordedRequest:
     form: dict[str, str] = field(default_factory=dict)
     files: list[UploadedFile] = field(default_factory=list)
     response_images: list[bytes] = field(default_factory=list)
+    client_disconnected: bool = False  # the client hung up before the answer
 
     @property
     def params(self) -> dict[str, Any]:
@@ -116,10 +117,14 @@ class RecordedRequest:
         return dict(self.json) if self.json is not None else dict(self.form)
 
 
+# A scripted failure with this body closes the connection without answering.
+DROP_CONNECTION = object()
+
+
 @dataclass(frozen=True)
 class ScriptedFailure:
     status: int
-    body: Any  # a dict is sent as JSON, bytes or str as they are
+    body: Any  # a dict is sent as JSON, bytes or str as they are, or DROP_CONNECTION
     headers: dict[str, str]
 
 
@@ -166,7 +171,7 @@ class StandIn:
         self._loop = asyncio.new_event_loop()
 
         async def serve() -> None:
-            self._runner = web.AppRunner(self.app(), access_log=None)
+            self._runner = web.AppRunner(self.app(), access_log=None, handler_cancellation=True)
             await self._runner.setup()
             site = web.TCPSite(self._runner, "127.0.0.1", port)
             await site.start()
@@ -223,13 +228,16 @@ class StandIn:
         with self._lock:
             self.requests.append(recorded)
             failure = self._failures.popleft() if self._failures else None
-        if self.latency:
+        try:
             await asyncio.sleep(self.latency)
+        except asyncio.CancelledError:  # the client hung up (handler_cancellation)
+            recorded.client_disconnected = True
+            raise
         try:
             _check_api_key(recorded.headers.get("authorization", ""))
             await parse(request, recorded)
             if failure is not None:
-                return _scripted_response(failure)
+                return _scripted_response(request, failure)
             params = recorded.params
             self._check_model(params["model"])
             answer = _make_answer(params, input_images=len(recorded.files) or _json_images(params))
@@ -281,7 +289,11 @@ class StandIn:
         _check_uploaded_images(recorded.files)
 
 
-def _scripted_response(failure: ScriptedFailure) -> web.Response:
+def _scripted_response(request: web.Request, failure: ScriptedFailure) -> web.Response:
+    if failure.body is DROP_CONNECTION:
+        if request.transport is not None:
+            request.transport.abort()
+        return web.Response(status=500)  # never reaches the client
     if isinstance(failure.body, dict):
         return web.json_response(failure.body, status=failure.status, headers=failure.headers)
     body = failure.body.encode() if isinstance(failure.body, str) else failure.body
@@ -592,7 +604,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per answer")
     args = parser.parse_args()
-    web.run_app(StandIn(latency=args.latency).app(), host="127.0.0.1", port=args.port)
+    standin = StandIn(latency=args.latency)
+    web.run_app(standin.app(), host="127.0.0.1", port=args.port, handler_cancellation=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,292 @@
+"""When things go wrong, through the real prediction server: the stand-in fails in
+each way OpenAI can, and the caller gets a short message, never the key, and a
+server that keeps serving."""
+
+import base64
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from tests.cog_server import CogServer
+from tests.conftest import API_KEY
+from tests.openai_standin import DROP_CONNECTION, StandIn
+
+# The errors server gives up fast: one retry, one second per attempt.
+TIMEOUT, RETRIES = 1, 1
+# cog puts this before every error message; what follows is the package's own.
+COG_PREFIX = "Prediction failed: Async prediction failed: PredictionError: "
+
+
+def openai_error(message: str, *, type: str = "invalid_request_error", param=None, code=None):
+    return {"error": {"message": message, "type": type, "param": param, "code": code}}
+
+
+@pytest.fixture(scope="module")
+def errors_server(standin: StandIn) -> Iterator[CogServer]:
+    env = {
+        "OPENAI_BASE_URL": standin.base_url,
+        "OPENAI_TIMEOUT": str(TIMEOUT),
+        "OPENAI_MAX_RETRIES": str(RETRIES),
+        "OPENAI_LOG": "debug",  # the SDK's debug logs must not leak the key either
+    }
+    server = CogServer(env=env).start()
+    yield server
+    assert API_KEY not in server.logs()
+    server.stop()
+
+
+def predict(server: CogServer, **inputs: Any) -> dict[str, Any]:
+    return server.predict({"openai_api_key": API_KEY, "prompt": "a red fox", **inputs})
+
+
+def failure_message(result: dict[str, Any]) -> str:
+    """The caller's message, after checking that nothing leaked into the answer."""
+    assert result["status"] == "failed", result
+    assert API_KEY not in json.dumps(result)
+    assert API_KEY[-8:] not in json.dumps(result)
+    assert "Traceback" not in json.dumps(result)
+    assert result["error"].startswith(COG_PREFIX), result["error"]
+    message = result["error"].removeprefix(COG_PREFIX)
+    assert message.count(". ") <= 2, message  # one or two sentences
+    return message
+
+
+def assert_still_serving(server: CogServer, openai: StandIn) -> None:
+    openai.reset()
+    assert predict(server)["status"] == "succeeded"
+
+
+VERIFY = (
+    "Your organization must be verified to use the model `gpt-image-1`. Please go to: "
+    "https://platform.openai.com/settings/organization/general and click on Verify "
+    "Organization. If you just verified, it can take up to 15 minutes for access to propagate."
+)
+BLOCKED = (
+    "Your request was rejected by the safety system. If you believe this is an error, contact "
+    "us at help.openai.com and include the request ID req_123. safety_violations=[sexual]."
+)
+RATE = "Rate limit reached for gpt-image-1 in organization org-x on images per minute (IPM)."
+QUOTA = "You exceeded your current quota, please check your plan and billing details."
+
+# name: (status, body, headers, how many times, what the message must say)
+FAILURES: dict[str, tuple[int, Any, dict[str, str], int, list[str]]] = {
+    "organization not verified": (
+        403,
+        openai_error(VERIFY),
+        {},
+        1,
+        ["must be verified to use gpt-image-1", "15 minutes"],
+    ),
+    "other 403": (
+        403,
+        openai_error("Project does not have access to images."),
+        {},
+        1,
+        ["OpenAI refused access (403): Project does not have access to images."],
+    ),
+    "moderation blocked": (
+        400,
+        openai_error(BLOCKED, type="image_generation_user_error", code="moderation_blocked"),
+        {},
+        1,
+        ["safety system blocked this request", "(sexual)", "moderation='low'"],
+    ),
+    "other 400": (
+        400,
+        openai_error("Invalid size '1024x1024'.", param="size", code="invalid_value"),
+        {},
+        1,
+        ["OpenAI rejected the request (400) (parameter: size): Invalid size '1024x1024'."],
+    ),
+    "rate limit": (
+        429,
+        openai_error(RATE, type="requests", code="rate_limit_exceeded"),
+        {"retry-after": "0"},
+        RETRIES + 1,
+        ["rate limit for your account was still exceeded after 1 retry", "Wait a minute"],
+    ),
+    "quota": (
+        429,
+        openai_error(QUOTA, type="insufficient_quota", code="insufficient_quota"),
+        {"retry-after": "0"},
+        RETRIES + 1,
+        ["out of quota (429 insufficient_quota)", "billing"],
+    ),
+    "server error": (
+        500,
+        openai_error("The server had an error while processing your request.", type="server_error"),
+        {},
+        RETRIES + 1,
+        ["OpenAI had a server error (500) after 1 retry. Try again later."],
+    ),
+    "overloaded": (
+        503,
+        "<html>upstream overloaded</html>",
+        {},
+        RETRIES + 1,
+        ["server error (503)"],
+    ),
+    "connection dropped": (
+        0,
+        DROP_CONNECTION,
+        {},
+        RETRIES + 1,
+        ["Could not reach OpenAI at http://127.0.0.1:", "after 1 retry", "OPENAI_BASE_URL"],
+    ),
+    "200 not JSON": (
+        200,
+        "<html>hello</html>",
+        {"content-type": "text/html"},
+        1,
+        ["OpenAI answered with something other than JSON. Try again."],
+    ),
+    "200 broken JSON": (
+        200,
+        '{"created": 1, "data": [',
+        {"content-type": "application/json"},
+        1,
+        ["OpenAI answered with broken JSON. Try again."],
+    ),
+    "200 without images": (
+        200,
+        {"created": 1, "data": []},
+        {},
+        1,
+        ["OpenAI answered without any images. Try again."],
+    ),
+    "200 invalid base64": (
+        200,
+        {"created": 1, "data": [{"b64_json": "this is not base64!"}]},
+        {},
+        1,
+        ["OpenAI returned image 1 in an unreadable form. Try again."],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(FAILURES))
+def test_openai_failures_are_explained(
+    errors_server: CogServer, openai: StandIn, case: str
+) -> None:
+    status, body, headers, times, expected = FAILURES[case]
+    openai.fail_next(status, body, headers=headers, times=times)
+    message = failure_message(predict(errors_server))
+    for fragment in expected:
+        assert fragment in message
+    assert len(openai.requests) == times
+    assert_still_serving(errors_server, openai)
+
+
+def test_fewer_images_than_asked(errors_server: CogServer, openai: StandIn) -> None:
+    predict(errors_server)  # a real image to send back
+    image = openai.requests[0].response_images[0]
+    openai.fail_next(200, {"created": 1, "data": [{"b64_json": base64.b64encode(image).decode()}]})
+    message = failure_message(predict(errors_server, number_of_images=3))
+    assert message == "OpenAI returned 1 of the 3 images asked for. Try again."
+
+
+def test_invalid_key(errors_server: CogServer, openai: StandIn) -> None:
+    bad_key = "sk-invalid-0123456789abcdef"
+    result = errors_server.predict({"openai_api_key": bad_key, "prompt": "p"})
+    message = failure_message(result)
+    assert message.startswith("OpenAI rejected the API key (401).")
+    assert bad_key[-4:] not in json.dumps(result)  # OpenAI echoes a masked key; we do not
+    assert bad_key not in errors_server.logs()
+    assert_still_serving(errors_server, openai)
+
+
+def test_retired_model(standin: StandIn, errors_server: CogServer, openai: StandIn) -> None:
+    openai.retired_models = ("gpt-image-1",)
+    message = failure_message(predict(errors_server))
+    assert "OpenAI has no model gpt-image-1 for this key" in message
+    assert "2026-10-23" in message and "OPENAI_IMAGE_MODEL" in message
+
+
+def test_timeout(errors_server: CogServer, openai: StandIn) -> None:
+    openai.latency = TIMEOUT + 1
+    started = time.monotonic()
+    message = failure_message(predict(errors_server))
+    assert message == (
+        "OpenAI did not answer within 1 seconds (after 1 retry). "
+        "Try again, or allow longer with OPENAI_TIMEOUT."
+    )
+    assert len(openai.requests) == RETRIES + 1
+    assert time.monotonic() - started < 10
+
+
+def test_retries_recover_from_server_errors(errors_server: CogServer, openai: StandIn) -> None:
+    openai.fail_next(500, openai_error("boom", type="server_error"), times=RETRIES)
+    assert predict(errors_server)["status"] == "succeeded"
+    assert len(openai.requests) == RETRIES + 1
+
+
+def test_retry_after_is_honoured(errors_server: CogServer, openai: StandIn) -> None:
+    openai.fail_next(
+        429, openai_error(RATE, code="rate_limit_exceeded"), headers={"retry-after": "2"}
+    )
+    started = time.monotonic()
+    assert predict(errors_server)["status"] == "succeeded"
+    assert time.monotonic() - started >= 2
+    assert len(openai.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("inputs", "expected"),
+    [
+        ({"prompt": ""}, "The prompt is empty. Describe the image you want."),
+        ({"prompt": " \n\t "}, "The prompt is empty. Describe the image you want."),
+        ({"prompt": "x" * 32_001}, "The prompt is 32,001 characters long, but OpenAI accepts"),
+        (
+            {"background": "transparent", "output_format": "jpeg"},
+            "JPEG has no transparency, so a transparent background needs output_format png or",
+        ),
+        ({"openai_api_key": ""}, "openai_api_key is empty. Pass your OpenAI API key."),
+    ],
+)
+def test_refused_before_paying(
+    errors_server: CogServer, openai: StandIn, inputs: dict[str, Any], expected: str
+) -> None:
+    message = failure_message(predict(errors_server, **inputs))
+    assert message.startswith(expected)
+    assert openai.requests == []
+
+
+def test_longest_prompt_is_accepted(errors_server: CogServer, openai: StandIn) -> None:
+    assert predict(errors_server, prompt="x" * 32_000)["status"] == "succeeded"
+
+
+def test_cancel_aborts_the_upstream_request_and_frees_the_slot(
+    errors_server: CogServer, openai: StandIn
+) -> None:
+    openai.latency = 5
+    result: dict[str, Any] = {}
+
+    def run() -> None:
+        response = requests.post(
+            f"{errors_server.url}/predictions",
+            json={"id": "to-cancel", "input": {"openai_api_key": API_KEY, "prompt": "slow"}},
+            timeout=30,
+        )
+        result.update(response.json())
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    while not openai.requests:
+        time.sleep(0.01)
+    started = time.monotonic()
+    cancel = requests.post(f"{errors_server.url}/predictions/to-cancel/cancel", timeout=5)
+    assert cancel.status_code == 200
+    thread.join(5)
+    assert result["status"] == "canceled"
+    assert time.monotonic() - started < 1.5
+    deadline = time.monotonic() + 2
+    while not openai.requests[0].client_disconnected and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert openai.requests[0].client_disconnected  # the upstream request was aborted
+    openai.latency = 0
+    assert_still_serving(errors_server, openai)
