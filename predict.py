@@ -11,12 +11,13 @@ import tempfile
 
 import openai
 from cog import BasePredictor, Input, Path, Secret
+from openai.types import ImagesResponse
 
 from gpt_image import images_api
 from gpt_image.errors import PredictionError, explain_api_error, redact
 from gpt_image.inputs import prepare_input_images
 from gpt_image.models import model_info
-from gpt_image.outputs import save_images
+from gpt_image.outputs import new_output_dir, save_images
 from gpt_image.request import ImageOptions, adapt_to_model, check_options
 
 DEFAULT_MODEL = "gpt-image-1"
@@ -27,6 +28,7 @@ class Predictor(BasePredictor):
         # One client for every prediction, so connections to OpenAI are pooled.
         self.client = images_api.make_client()
         self.model = os.environ.get("OPENAI_IMAGE_MODEL") or DEFAULT_MODEL
+        self.output_root = Path(tempfile.mkdtemp(prefix="gpt-image-outputs-"))
 
     async def predict(
         self,
@@ -94,15 +96,16 @@ class Predictor(BasePredictor):
             user_id=user_id,
         )
         check_options(options)  # before anything is paid for
-        key = (openai_api_key.get_secret_value() or "").strip()
-        if not key:
-            raise PredictionError("openai_api_key is empty. Pass your OpenAI API key.")
+        key = images_api.checked_api_key(openai_api_key.get_secret_value())
         try:
             return await self._create(options, input_images or [], key)
         except PredictionError as error:
             raise PredictionError(redact(str(error), key)) from None
         except openai.APIError as error:
             message = explain_api_error(error, self.client, self.model)
+            raise PredictionError(redact(message, key)) from None
+        except Exception as error:  # a bug: still no key in the message, and no traceback
+            message = f"Unexpected error ({type(error).__name__}: {error}). Please report it."
             raise PredictionError(redact(message, key)) from None
 
     async def _create(
@@ -121,6 +124,7 @@ class Predictor(BasePredictor):
         else:
             response = await images_api.generate(client, options, self.model)
 
-        # A directory of its own, so concurrent predictions never share a file name.
-        output_dir = Path(tempfile.mkdtemp(prefix="gpt-image-"))
-        return await asyncio.to_thread(save_images, response, output_dir, options.number_of_images)
+        return await asyncio.to_thread(self._save, response, options.number_of_images)
+
+    def _save(self, response: ImagesResponse, expected: int) -> list[Path]:
+        return save_images(response, new_output_dir(self.output_root), expected)

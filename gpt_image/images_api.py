@@ -6,6 +6,7 @@ sees in the prediction's logs.
 
 import json
 import os
+import re
 from collections.abc import Awaitable
 from typing import Any
 
@@ -43,6 +44,19 @@ def make_client() -> AsyncOpenAI:
         timeout=_setting("OPENAI_TIMEOUT", DEFAULT_TIMEOUT, float),
         max_retries=_setting("OPENAI_MAX_RETRIES", DEFAULT_MAX_RETRIES, int),
     )
+
+
+def checked_api_key(value: str | None) -> str:
+    """The caller's key, trimmed; refused if no OpenAI key could look like it."""
+    key = (value or "").strip()
+    if not key:
+        raise PredictionError("openai_api_key is empty. Pass your OpenAI API key.")
+    if not re.fullmatch(r"[\x21-\x7e]+", key):
+        raise PredictionError(
+            "openai_api_key contains spaces, line breaks or other characters no API key "
+            "has. Copy the key again and try again."
+        )
+    return key
 
 
 async def generate(client: AsyncOpenAI, options: ImageOptions, model: str) -> ImagesResponse:

@@ -2,12 +2,19 @@
 
 import base64
 import binascii
+import shutil
+import tempfile
+import time
 from pathlib import Path
 
 from openai.types import ImagesResponse
 
 from gpt_image.errors import PredictionError
 from gpt_image.formats import sniff_format
+
+# cog reads a prediction's files as soon as predict returns; after this long they
+# are only taking up the disk of a long-running container.
+KEEP_SECONDS = 600
 
 
 class OutputError(PredictionError):
@@ -41,3 +48,16 @@ def _save_image(b64_json: str | None, directory: Path, index: int) -> Path:
     path = directory / f"output_{index}.{image_format}"
     path.write_bytes(data)
     return path
+
+
+def new_output_dir(root: Path, keep_seconds: float = KEEP_SECONDS) -> Path:
+    """A fresh directory for one prediction's files, so concurrent predictions
+    never share a file name; directories older than keep_seconds are removed."""
+    cutoff = time.time() - keep_seconds
+    for old in root.iterdir():
+        try:
+            if old.stat().st_mtime < cutoff:
+                shutil.rmtree(old)
+        except OSError:
+            pass  # another prediction removed it first
+    return Path(tempfile.mkdtemp(dir=root))

@@ -246,6 +246,9 @@ def test_retry_after_is_honoured(errors_server: CogServer, openai: StandIn) -> N
             "JPEG has no transparency, so a transparent background needs output_format png or",
         ),
         ({"openai_api_key": ""}, "openai_api_key is empty. Pass your OpenAI API key."),
+        ({"openai_api_key": "sk-tëst-0123456789"}, "openai_api_key contains spaces, line breaks"),
+        ({"openai_api_key": "sk-test 0123456789"}, "openai_api_key contains spaces, line breaks"),
+        ({"openai_api_key": "sk-a\r\nX-Evil: 1"}, "openai_api_key contains spaces, line breaks"),
     ],
 )
 def test_refused_before_paying(

@@ -1,13 +1,15 @@
 """Unit tests: OpenAI's images written to files, byte for byte."""
 
 import base64
+import os
+import time
 from pathlib import Path
 
 import pytest
 from openai.types import ImagesResponse
 
 from gpt_image.formats import sniff_format
-from gpt_image.outputs import OutputError, save_images
+from gpt_image.outputs import OutputError, new_output_dir, save_images
 from tests.images import make_image
 
 
@@ -60,3 +62,14 @@ def test_formats_are_recognised_by_content(fmt: str, name: str) -> None:
 def test_other_formats_are_not_taken_for_openai_ones(fmt: str) -> None:
     assert sniff_format(make_image(fmt)) is None
     assert sniff_format(b"") is None
+
+
+def test_each_prediction_gets_a_new_directory_and_old_ones_go(tmp_path: Path) -> None:
+    old = new_output_dir(tmp_path)
+    (old / "output_0.png").write_bytes(b"x")
+    long_ago = time.time() - 3600
+    os.utime(old, (long_ago, long_ago))
+    recent = new_output_dir(tmp_path)
+    newest = new_output_dir(tmp_path)
+    assert not old.exists()
+    assert recent.is_dir() and newest.is_dir() and recent != newest

@@ -1,0 +1,104 @@
+"""Unit tests: the openai SDK's errors, explained for the caller without the key."""
+
+import httpx2
+import openai
+import pytest
+
+from gpt_image.errors import explain_api_error, redact
+
+CLIENT = openai.AsyncOpenAI(api_key="unused", base_url="https://gateway.example/v1", max_retries=2)
+REQUEST = httpx2.Request("POST", "https://gateway.example/v1/images/generations")
+
+
+def status_error(cls: type, status: int, **error: object) -> openai.APIStatusError:
+    body = {"message": "", "type": "invalid_request_error", "param": None, "code": None, **error}
+    response = httpx2.Response(status, json={"error": body}, request=REQUEST)
+    return cls(f"Error code: {status}", response=response, body=body)
+
+
+CASES = [
+    (
+        status_error(
+            openai.AuthenticationError, 401, message="Incorrect API key provided: sk-ab***cd."
+        ),
+        "OpenAI rejected the API key (401). Check openai_api_key: it must be an active key "
+        "from https://platform.openai.com/api-keys.",
+    ),
+    (
+        status_error(openai.NotFoundError, 404, code="model_not_found", message="no such model"),
+        "OpenAI has no model gpt-image-1 for this key: it does not exist, was retired (OpenAI "
+        "shut gpt-image-1 down on 2026-10-23) or your account lacks access. Choose another model "
+        "with OPENAI_IMAGE_MODEL, such as gpt-image-1.5.",
+    ),
+    (
+        status_error(
+            openai.BadRequestError,
+            400,
+            code="moderation_blocked",
+            message="Your request was rejected by the safety system. safety_violations=[violence].",
+        ),
+        "OpenAI's safety system blocked this request: it found content it does not allow "
+        "(violence). Change the prompt or images; moderation='low' is the only setting that "
+        "relaxes the filter.",
+    ),
+    (
+        status_error(
+            openai.BadRequestError,
+            400,
+            code="moderation_blocked",
+            param="image",
+            message="Your request was rejected by the safety system.",
+        ),
+        "OpenAI's safety system blocked this request: it found content in the input images it "
+        "does not allow. Change the prompt or images; moderation='low' is the only setting that "
+        "relaxes the filter.",
+    ),
+    (
+        status_error(openai.BadRequestError, 400, param="n", message="Invalid 'n'."),
+        "OpenAI rejected the request (400) (parameter: n): Invalid 'n'.",
+    ),
+    (
+        status_error(openai.InternalServerError, 502, message="Bad gateway."),
+        "OpenAI had a server error (502) after 2 retries. Try again later.",
+    ),
+    (
+        openai.APITimeoutError(REQUEST),
+        "OpenAI did not answer within 600 seconds (after 2 retries). Try again, or allow longer "
+        "with OPENAI_TIMEOUT.",
+    ),
+    (
+        openai.APIConnectionError(request=REQUEST),
+        "Could not reach OpenAI at https://gateway.example/v1/ (after 2 retries). Check the "
+        "network, or OPENAI_BASE_URL if you use a proxy.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("error", "expected"), CASES)
+def test_errors_are_explained(error: openai.APIError, expected: str) -> None:
+    message = explain_api_error(error, CLIENT, "gpt-image-1")
+    assert message == expected
+    # cog turns an error that mentions cancellation into a canceled prediction.
+    assert "cancel" not in message.lower()
+
+
+def test_a_body_that_is_not_openais_json_is_quoted_briefly() -> None:
+    response = httpx2.Response(418, text="<html>" + "x" * 500, request=REQUEST)
+    error = openai.APIStatusError("Error code: 418", response=response, body=None)
+    message = explain_api_error(error, CLIENT, "gpt-image-1")
+    assert message.startswith("OpenAI rejected the request (418): <html>xxx")
+    assert len(message) < 260
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "key sk-proj-abcdefghijklmnop123 leaked",
+        "masked sk-pro***********wxyz echoed",
+        "the exact secret-key-without-prefix leaked",
+    ],
+)
+def test_keys_are_redacted(text: str) -> None:
+    redacted = redact(text, "secret-key-without-prefix")
+    assert "[redacted]" in redacted
+    assert "sk-pro" not in redacted and "secret-key" not in redacted
