@@ -17,7 +17,7 @@ from gpt_image import images_api
 from gpt_image.errors import PredictionError, explain_api_error, redact
 from gpt_image.inputs import prepare_input_images
 from gpt_image.models import model_info
-from gpt_image.outputs import new_output_dir, save_images
+from gpt_image.outputs import OutputDirs, save_images
 from gpt_image.request import ImageOptions, adapt_to_model, check_options
 
 DEFAULT_MODEL = "gpt-image-1"
@@ -28,7 +28,7 @@ class Predictor(BasePredictor):
         # One client for every prediction, so connections to OpenAI are pooled.
         self.client = images_api.make_client()
         self.model = os.environ.get("OPENAI_IMAGE_MODEL") or DEFAULT_MODEL
-        self.output_root = Path(tempfile.mkdtemp(prefix="gpt-image-outputs-"))
+        self.output_dirs = OutputDirs(Path(tempfile.mkdtemp(prefix="gpt-image-outputs-")))
 
     async def predict(
         self,
@@ -127,4 +127,4 @@ class Predictor(BasePredictor):
         return await asyncio.to_thread(self._save, response, options.number_of_images)
 
     def _save(self, response: ImagesResponse, expected: int) -> list[Path]:
-        return save_images(response, new_output_dir(self.output_root), expected)
+        return save_images(response, self.output_dirs.new(), expected)

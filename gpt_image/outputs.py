@@ -15,6 +15,7 @@ from gpt_image.formats import sniff_format
 # cog reads a prediction's files as soon as predict returns; after this long they
 # are only taking up the disk of a long-running container.
 KEEP_SECONDS = 600
+PRUNE_INTERVAL = 60
 
 
 class OutputError(PredictionError):
@@ -34,7 +35,13 @@ def save_images(response: ImagesResponse, directory: Path, expected: int) -> lis
         raise OutputError(
             f"OpenAI returned {len(images)} of the {expected} images asked for. Try again."
         )
-    return [_save_image(image.b64_json, directory, index) for index, image in enumerate(images)]
+    paths = []
+    for index, image in enumerate(images):
+        paths.append(_save_image(image.b64_json, directory, index))
+        # Let go of each image's base64 once written: ten 1536x1024 PNGs are 63 MB
+        # of it, and a full server runs dozens of predictions at once.
+        image.b64_json = None
+    return paths
 
 
 def _save_image(b64_json: str | None, directory: Path, index: int) -> Path:
@@ -50,14 +57,27 @@ def _save_image(b64_json: str | None, directory: Path, index: int) -> Path:
     return path
 
 
-def new_output_dir(root: Path, keep_seconds: float = KEEP_SECONDS) -> Path:
-    """A fresh directory for one prediction's files, so concurrent predictions
-    never share a file name; directories older than keep_seconds are removed."""
-    cutoff = time.time() - keep_seconds
-    for old in root.iterdir():
-        try:
-            if old.stat().st_mtime < cutoff:
-                shutil.rmtree(old)
-        except OSError:
-            pass  # another prediction removed it first
-    return Path(tempfile.mkdtemp(dir=root))
+class OutputDirs:
+    """A fresh directory for each prediction's files, so concurrent predictions never
+    share a file name, under one root that is pruned of directories past
+    keep_seconds, at most once a minute (pruning lists the whole root)."""
+
+    def __init__(self, root: Path, keep_seconds: float = KEEP_SECONDS) -> None:
+        self.root = root
+        self.keep_seconds = keep_seconds
+        self._pruned_at = time.monotonic()
+
+    def new(self) -> Path:
+        if time.monotonic() - self._pruned_at > PRUNE_INTERVAL:
+            self._pruned_at = time.monotonic()
+            self.prune()
+        return Path(tempfile.mkdtemp(dir=self.root))
+
+    def prune(self) -> None:
+        cutoff = time.time() - self.keep_seconds
+        for old in self.root.iterdir():
+            try:
+                if old.stat().st_mtime < cutoff:
+                    shutil.rmtree(old)
+            except OSError:
+                pass  # another prediction removed it first

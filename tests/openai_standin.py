@@ -20,9 +20,11 @@ import argparse
 import asyncio
 import base64
 import binascii
+import functools
 import hashlib
 import io
 import json
+import random
 import re
 import threading
 import time
@@ -129,10 +131,14 @@ class ScriptedFailure:
 
 
 class StandIn:
-    """The server. `latency` (seconds) delays every answer, as OpenAI's minute does."""
+    """The server. `latency` (seconds) delays every answer, as OpenAI's minute does;
+    `heavy` answers with photograph-sized images."""
 
-    def __init__(self, latency: float = 0.0, retired_models: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, latency: float = 0.0, retired_models: tuple[str, ...] = (), heavy: bool = False
+    ) -> None:
         self.latency = latency
+        self.heavy = heavy
         self.retired_models = retired_models
         self.requests: list[RecordedRequest] = []
         self.uploads: list[UploadedFile] = []
@@ -240,7 +246,8 @@ class StandIn:
                 return _scripted_response(request, failure)
             params = recorded.params
             self._check_model(params["model"])
-            answer = _make_answer(params, input_images=len(recorded.files) or _json_images(params))
+            input_images = len(recorded.files) or _json_images(params)
+            answer = _make_answer(params, input_images, self.heavy)
         except OpenAIError as error:
             return error.response()
         recorded.response_images = answer.pop("_images")
@@ -537,8 +544,12 @@ def _json_images(params: dict[str, Any]) -> int:
     return len(images) if isinstance(images, list) else 0
 
 
-def _make_answer(params: dict[str, Any], input_images: int) -> dict[str, Any]:
-    """An ImagesResponse with real images, and the raw images under "_images"."""
+def _make_answer(params: dict[str, Any], input_images: int, heavy: bool) -> dict[str, Any]:
+    """An ImagesResponse with real images, and the raw images under "_images".
+
+    Heavy images are random pixels, as large as real photographs get (a 1536x1024
+    PNG of about 4.7 MB), for measuring memory; light ones are quick to make.
+    """
     n = int(params.get("n", 1))
     size = params.get("size", "auto")
     width, height = (1024, 1024) if size == "auto" else map(int, size.split("x"))
@@ -548,10 +559,14 @@ def _make_answer(params: dict[str, Any], input_images: int) -> dict[str, Any]:
     background = params.get("background", "auto")
     background = "opaque" if background == "auto" or output_format == "jpeg" else background
     compression = int(params.get("output_compression", 100))
-    images = [
-        _render(width, height, output_format, background, compression, params["prompt"], index)
-        for index in range(n)
-    ]
+    if heavy:
+        images = [_render_noise(width, height, output_format, index) for index in range(n)]
+    else:
+        prompt = params["prompt"]
+        images = [
+            _render(width, height, output_format, background, compression, prompt, index)
+            for index in range(n)
+        ]
     text_tokens = max(1, len(params["prompt"]) // 4)
     image_tokens = IMAGE_INPUT_TOKENS * input_images
     output_tokens = n * OUTPUT_TOKENS[quality] * (3 if max(width, height) > 1024 else 2) // 2
@@ -572,6 +587,15 @@ def _make_answer(params: dict[str, Any], input_images: int) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=32)
+def _render_noise(width: int, height: int, output_format: str, index: int) -> bytes:
+    pixels = random.Random(index).randbytes(width * height * 3)
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (width, height), pixels).save(buffer, output_format.upper())
+    return buffer.getvalue()
+
+
+@functools.lru_cache(maxsize=256)  # the same request makes the same images
 def _render(
     width: int,
     height: int,
@@ -603,8 +627,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per answer")
+    parser.add_argument("--heavy", action="store_true", help="photograph-sized images")
     args = parser.parse_args()
-    standin = StandIn(latency=args.latency)
+    standin = StandIn(latency=args.latency, heavy=args.heavy)
     web.run_app(standin.app(), host="127.0.0.1", port=args.port, handler_cancellation=True)
 
 

@@ -9,7 +9,7 @@ import pytest
 from openai.types import ImagesResponse
 
 from gpt_image.formats import sniff_format
-from gpt_image.outputs import OutputError, new_output_dir, save_images
+from gpt_image.outputs import OutputDirs, OutputError, save_images
 from tests.images import make_image
 
 
@@ -65,11 +65,22 @@ def test_other_formats_are_not_taken_for_openai_ones(fmt: str) -> None:
 
 
 def test_each_prediction_gets_a_new_directory_and_old_ones_go(tmp_path: Path) -> None:
-    old = new_output_dir(tmp_path)
+    dirs = OutputDirs(tmp_path, keep_seconds=600)
+    old, recent = dirs.new(), dirs.new()
+    assert old != recent
     (old / "output_0.png").write_bytes(b"x")
     long_ago = time.time() - 3600
     os.utime(old, (long_ago, long_ago))
-    recent = new_output_dir(tmp_path)
-    newest = new_output_dir(tmp_path)
+    dirs.prune()
     assert not old.exists()
-    assert recent.is_dir() and newest.is_dir() and recent != newest
+    assert recent.is_dir()
+
+
+def test_pruning_waits_a_minute_between_runs(tmp_path: Path) -> None:
+    dirs = OutputDirs(tmp_path, keep_seconds=0)
+    first = dirs.new()
+    dirs.new()
+    assert first.exists()  # pruned at most once a minute: not yet
+    dirs._pruned_at -= 61
+    dirs.new()
+    assert not first.exists()

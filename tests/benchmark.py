@@ -1,0 +1,315 @@
+"""Benchmark: the prediction server against the openai SDK called directly.
+
+Both talk to the stand-in OpenAI server (in a process of its own) with the same
+upstream latency, on this machine. Prints Markdown tables:
+
+- throughput at 1, 8, 32 and concurrency.max simultaneous predictions, as a ratio
+  to the ideal (slots / latency), next to the SDK called directly;
+- overhead per prediction over a direct SDK call at zero upstream latency;
+- peak memory of the server at full load with the largest payloads;
+- cold start, process start to READY.
+
+    python -m tests.benchmark [--latency 1.0] [--rounds 4]
+"""
+
+import argparse
+import asyncio
+import base64
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import openai
+
+from tests.cog_server import CogServer, container_env, free_port
+from tests.images import noise_png
+
+KEY = "sk-benchmark-0123456789"
+REQUEST = {"openai_api_key": KEY, "prompt": "a lighthouse at dusk"}
+
+
+@contextmanager
+def standin(latency: float, heavy: bool = False) -> Iterator[str]:
+    """The stand-in in a process of its own; yields its base URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "tests.openai_standin", "--port", str(port)]
+    command += ["--latency", str(latency)] + (["--heavy"] if heavy else [])
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def wait_for_port(port: int) -> None:
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port}")
+
+
+@contextmanager
+def cog_server(base_url: str) -> Iterator[CogServer]:
+    server = CogServer(env={"OPENAI_BASE_URL": base_url}).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def through_server(
+    server: CogServer, concurrency: int, total: int, inputs: dict[str, Any]
+) -> list[float]:
+    """Seconds per prediction, `concurrency` at a time; 409s (slot not yet free) retried."""
+    queue = list(range(total))
+    durations: list[float] = []
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    timeout = aiohttp.ClientTimeout(total=600)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+
+        async def worker() -> None:
+            while queue:
+                queue.pop()
+                started = time.perf_counter()
+                while True:
+                    async with session.post(
+                        f"{server.url}/predictions", json={"input": inputs}
+                    ) as response:
+                        body = await response.json()
+                    if response.status != 409:
+                        break
+                    await asyncio.sleep(0.01)
+                assert body.get("status") == "succeeded", body.get("error")
+                durations.append(time.perf_counter() - started)
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return durations
+
+
+async def direct_sdk(base_url: str, concurrency: int, total: int) -> list[float]:
+    """The same generation with the openai SDK alone, decoding its images as the model does."""
+    client = openai.AsyncOpenAI(api_key=KEY, base_url=base_url)
+    queue = list(range(total))
+    durations: list[float] = []
+
+    async def worker() -> None:
+        while queue:
+            queue.pop()
+            started = time.perf_counter()
+            response = await client.images.generate(
+                model="gpt-image-1", prompt=REQUEST["prompt"], output_format="webp"
+            )
+            for image in response.data or []:
+                base64.b64decode(image.b64_json or "")
+            durations.append(time.perf_counter() - started)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await client.close()
+    return durations
+
+
+def timed(run: Coroutine[Any, Any, Any]) -> float:
+    started = time.perf_counter()
+    asyncio.run(run)
+    return time.perf_counter() - started
+
+
+def throughput_table(latency: float, rounds: int, max_concurrency: int) -> list[str]:
+    rows = [
+        f"Throughput, upstream latency {latency:g} s, {rounds} rounds per level:",
+        "",
+        "| simultaneous | server (pred/s) | vs ideal | direct SDK (pred/s) | server / SDK |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    with standin(latency) as url, cog_server(url) as server:
+        for level in sorted({1, 8, 32, max_concurrency}):
+            total = level * rounds
+            server_s = timed(through_server(server, level, total, REQUEST))
+            direct_s = timed(direct_sdk(url, level, total))
+            server_rate, direct_rate = total / server_s, total / direct_s
+            ideal = level / latency
+            rows.append(
+                f"| {level} | {server_rate:.2f} | {server_rate / ideal:.3f} | "
+                f"{direct_rate:.2f} | {server_rate / direct_rate:.3f} |"
+            )
+    return rows
+
+
+def overhead_table(count: int) -> list[str]:
+    with standin(0.0) as url, cog_server(url) as server:
+        asyncio.run(through_server(server, 1, 20, REQUEST))  # warm up both
+        asyncio.run(direct_sdk(url, 1, 20))
+        via_server = asyncio.run(through_server(server, 1, count, REQUEST))
+        direct = asyncio.run(direct_sdk(url, 1, count))
+
+    def ms(values: list[float], q: int) -> float:
+        return 1000 * statistics.quantiles(values, n=100)[q - 1] if q < 100 else 0.0
+
+    server_p50, direct_p50 = 1000 * statistics.median(via_server), 1000 * statistics.median(direct)
+    server_p95, direct_p95 = ms(via_server, 95), ms(direct, 95)
+    return [
+        f"Overhead per prediction at zero upstream latency, {count} sequential predictions:",
+        "",
+        "| | median (ms) | p95 (ms) |",
+        "| --- | ---: | ---: |",
+        f"| through the server | {server_p50:.1f} | {server_p95:.1f} |",
+        f"| openai SDK directly | {direct_p50:.1f} | {direct_p95:.1f} |",
+        f"| **overhead** | **{server_p50 - direct_p50:.1f}** | **{server_p95 - direct_p95:.1f}** |",
+    ]
+
+
+def tree_rss(pid: int) -> int:
+    """Resident memory of a process and all its descendants, in bytes."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += int(status.split("VmRSS:")[1].split()[0]) * 1024
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, IndexError, ProcessLookupError):
+            continue
+    return total
+
+
+@contextmanager
+def peak_rss(pid: int) -> Iterator[list[int]]:
+    """Samples the process tree's memory every 20 ms; yields [peak] when done."""
+    result = [tree_rss(pid)]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            result[0] = max(result[0], tree_rss(pid))
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=sample)
+    thread.start()
+    try:
+        yield result
+    finally:
+        stop.set()
+        thread.join()
+
+
+@contextmanager
+def file_server(files: dict[str, bytes]) -> Iterator[str]:
+    """Serves files over HTTP from 127.0.0.1, as a CDN serves Replicate's inputs."""
+    with tempfile.TemporaryDirectory() as directory:
+        for name, data in files.items():
+            (Path(directory) / name).write_bytes(data)
+        port = free_port()
+        command = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
+        process = subprocess.Popen(
+            [*command, "--directory", directory],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for_port(port)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.wait()
+
+
+def memory_table(concurrency: int, latency: float) -> list[str]:
+    outputs = {**REQUEST, "number_of_images": 10, "aspect_ratio": "3:2", "output_format": "png"}
+    png = noise_png(1024)
+    size = f"{len(png) / 1024 / 1024:.0f} MB"
+    data_uri = "data:image/png;base64," + base64.b64encode(png).decode()
+    rows = [
+        f"Peak memory of the server (coglet and its Python worker), {concurrency} predictions "
+        f"at once, upstream latency {latency:g} s:",
+        "",
+        "| load per prediction | idle (MiB) | peak (MiB) | per prediction (MiB) |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    with file_server({"input.png": png}) as files:
+        loads = {
+            "10 outputs of 1536x1024 PNG, 4.7 MB each": outputs,
+            f"16 input images of {size}, as URLs": {
+                **REQUEST,
+                "input_images": [f"{files}/input.png"] * 16,
+            },
+            f"16 input images of {size}, as data URIs": {
+                **REQUEST,
+                "input_images": [data_uri] * 16,
+            },
+        }
+        for name, payload in loads.items():
+            rows.append(memory_row(name, payload, concurrency, latency))
+    return rows
+
+
+def memory_row(name: str, payload: dict[str, Any], concurrency: int, latency: float) -> str:
+    mib = 1024 * 1024
+    with standin(latency, heavy=True) as url, cog_server(url) as server:
+        assert server.process is not None
+        idle = tree_rss(server.process.pid)
+        with peak_rss(server.process.pid) as peak:
+            asyncio.run(through_server(server, concurrency, concurrency, payload))
+    per = (peak[0] - idle) / concurrency
+    return f"| {name} | {idle / mib:.0f} | {peak[0] / mib:.0f} | {per / mib:.0f} |"
+
+
+def cold_start_table(times: int) -> list[str]:
+    with standin(0.0) as url:
+        starts = []
+        for _ in range(times):
+            server = CogServer(env={"OPENAI_BASE_URL": url})
+            started = time.perf_counter()
+            server.start()
+            starts.append(time.perf_counter() - started)
+            server.stop()
+    return [
+        f"Cold start, process start to READY, {times} starts: median "
+        f"{statistics.median(starts):.2f} s, slowest {max(starts):.2f} s.",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--latency", type=float, default=1.0, help="upstream seconds")
+    parser.add_argument("--rounds", type=int, default=4, help="predictions per slot")
+    parser.add_argument("--overhead-count", type=int, default=300)
+    parser.add_argument(
+        "--only", action="append", choices=["throughput", "overhead", "memory", "cold-start"]
+    )
+    args = parser.parse_args()
+    max_concurrency = int(container_env()["COG_MAX_CONCURRENCY"])
+
+    print(
+        f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python "
+        f"{platform.python_version()}, cog {container_env().get('COG_MAX_CONCURRENCY')} slots, "
+        f"{time.strftime('%Y-%m-%d')}\n"
+    )
+    tables = {
+        "throughput": lambda: throughput_table(args.latency, args.rounds, max_concurrency),
+        "overhead": lambda: overhead_table(args.overhead_count),
+        "memory": lambda: memory_table(max_concurrency, args.latency),
+        "cold-start": lambda: cold_start_table(5),
+    }
+    for name in args.only or tables:
+        print("\n".join(tables[name]()), end="\n\n", flush=True)
+
+
+if __name__ == "__main__":
+    main()
