@@ -19,6 +19,7 @@ from gpt_image.inputs import prepare_input_images
 from gpt_image.models import model_info
 from gpt_image.outputs import OutputDirs, save_images
 from gpt_image.request import ImageOptions, adapt_to_model, check_options
+from gpt_image.usage import usage_log, usage_metrics
 
 DEFAULT_MODEL = "gpt-image-1"
 
@@ -27,7 +28,7 @@ class Predictor(BasePredictor):
     def setup(self) -> None:
         # One client for every prediction, so connections to OpenAI are pooled.
         self.client = images_api.make_client()
-        self.model = os.environ.get("OPENAI_IMAGE_MODEL") or DEFAULT_MODEL
+        self.model = model_info(os.environ.get("OPENAI_IMAGE_MODEL") or DEFAULT_MODEL)
         self.output_dirs = OutputDirs(Path(tempfile.mkdtemp(prefix="gpt-image-outputs-")))
 
     async def predict(
@@ -102,7 +103,7 @@ class Predictor(BasePredictor):
         except PredictionError as error:
             raise PredictionError(redact(str(error), key)) from None
         except openai.APIError as error:
-            message = explain_api_error(error, self.client, self.model)
+            message = explain_api_error(error, self.client, self.model.name)
             raise PredictionError(redact(message, key)) from None
         except Exception as error:  # a bug: still no key in the message, and no traceback
             message = f"Unexpected error ({type(error).__name__}: {error}). Please report it."
@@ -117,14 +118,19 @@ class Predictor(BasePredictor):
             images = await asyncio.to_thread(prepare_input_images, input_images)
             for image in images:
                 print(image.summary())
-            options, notes = adapt_to_model(options, model_info(self.model))
+            options, notes = adapt_to_model(options, self.model)
             for note in notes:
                 print(note)
-            response = await images_api.edit(client, options, self.model, images)
+            response = await images_api.edit(client, options, self.model.name, images)
         else:
-            response = await images_api.generate(client, options, self.model)
+            response = await images_api.generate(client, options, self.model.name)
 
-        return await asyncio.to_thread(self._save, response, options.number_of_images)
+        paths = await asyncio.to_thread(self._save, response, options.number_of_images)
+        for line in usage_log(response, self.model):
+            print(line)
+        for name, value in usage_metrics(response).items():
+            self.record_metric(name, value)
+        return paths
 
     def _save(self, response: ImagesResponse, expected: int) -> list[Path]:
         return save_images(response, self.output_dirs.new(), expected)

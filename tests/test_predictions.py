@@ -264,3 +264,17 @@ def test_uploaded_outputs_are_named_by_index_and_real_format(standin: StandIn) -
         assert (upload.data, upload.content_type) == (image, "image/jpeg")
     assert len(result["output"]) == 3
     assert all(url.startswith("http://127.0.0.1:") for url in result["output"])
+
+
+def test_metrics_and_logs_report_images_usage_and_cost(server: CogServer, openai: StandIn) -> None:
+    result = predict(server, number_of_images=2, quality="low", output_format="png")
+    usage = openai.requests[0]
+    assert result["metrics"]["image_output_count"] == 2
+    assert result["metrics"]["token_input_count"] > 0
+    assert result["metrics"]["token_output_count"] == 2 * 272  # low quality, 1024x1024
+    logs = result["logs"]
+    assert "POST /v1/images/generations model=gpt-image-1 n=2 size=1024x1024 quality=low" in logs
+    assert "OpenAI made 2 images (1024x1024, low, png)." in logs
+    assert "Tokens: " in logs and " out (" in logs
+    assert "Estimated cost: $0.0" in logs and "on your OpenAI account (gpt-image-1" in logs
+    assert usage.json["n"] == 2

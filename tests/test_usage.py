@@ -1,0 +1,63 @@
+"""Unit tests: what a prediction made, used and cost."""
+
+from openai.types import ImagesResponse
+
+from gpt_image.models import model_info
+from gpt_image.usage import usage_log, usage_metrics
+
+
+def response(images: int = 2, usage: dict | None = None) -> ImagesResponse:
+    body = {
+        "created": 0,
+        "data": [{"b64_json": ""}] * images,
+        "size": "1536x1024",
+        "quality": "high",
+        "output_format": "webp",
+    }
+    if usage is not None:
+        body["usage"] = usage
+    return ImagesResponse.model_validate(body)
+
+
+USAGE = {
+    "input_tokens": 1040,
+    "input_tokens_details": {"text_tokens": 40, "image_tokens": 1000},
+    "output_tokens": 12480,
+    "total_tokens": 13520,
+}
+
+
+def test_metrics_count_images_and_tokens() -> None:
+    assert usage_metrics(response(2, USAGE)) == {
+        "image_output_count": 2,
+        "token_input_count": 1040,
+        "token_output_count": 12480,
+    }
+    assert usage_metrics(response(3)) == {"image_output_count": 3}
+
+
+def test_log_says_what_was_made_and_what_it_cost() -> None:
+    # 40 x $5 + 1000 x $10 + 12480 x $40 per million tokens = $0.5094
+    assert usage_log(response(2, USAGE), model_info("gpt-image-1")) == [
+        "OpenAI made 2 images (1536x1024, high, webp).",
+        "Tokens: 40 text in, 1000 image in, 12480 out (13520 in all).",
+        "Estimated cost: $0.5094 on your OpenAI account (gpt-image-1 per million tokens: "
+        "$5.00 text in, $10.00 image in, $40.00 out).",
+    ]
+
+
+def test_mini_is_priced_as_mini() -> None:
+    # 50 x $2 + 1000 x $2.50 + 12480 x $8 per million tokens = $0.10244
+    assert (
+        "Estimated cost: $0.1024"
+        in usage_log(response(1, USAGE), model_info("gpt-image-1-mini"))[2]
+    )
+
+
+def test_unknown_price_and_missing_usage_are_said() -> None:
+    lines = usage_log(response(1, USAGE), model_info("gpt-image-9"))
+    assert lines[0] == "OpenAI made 1 image (1536x1024, high, webp)."
+    assert lines[2] == "No price is known here for gpt-image-9, so the cost is not estimated."
+    assert usage_log(response(1), model_info("gpt-image-1"))[1] == (
+        "OpenAI reported no token usage, so the cost is unknown."
+    )
