@@ -41,8 +41,13 @@ def container_env(project_dir: Path = PROJECT_DIR) -> dict[str, str]:
 class CogServer:
     """One `python -m cog.server.http` process on a free port of 127.0.0.1."""
 
-    def __init__(self, env: dict[str, str] | None = None, upload_url: str | None = None) -> None:
-        self.port = free_port()
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        upload_url: str | None = None,
+        port: int | None = None,
+    ) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = env or {}
         self.upload_url = upload_url

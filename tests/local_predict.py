@@ -1,18 +1,23 @@
-"""Run one prediction on this machine, without Docker, and save the images.
+"""Run the model on this machine, without Docker: one prediction, or a server.
 
 It starts the prediction server as the container does. Without an OpenAI key it
 points the server at the stand-in OpenAI server, so it costs nothing and needs
 no network; with a key (--key or OPENAI_API_KEY) it calls the real OpenAI.
 
     python -m tests.local_predict "a watercolor fox in the snow"
-    python -m tests.local_predict "make it night" -i input_images=@samples/fox.png -i quality=low
+    python -m tests.local_predict "make it night" -i input_images=@samples/inputs/cat.png
+    python -m tests.local_predict --request samples/edit.json --out samples/outputs/edit
+    python -m tests.local_predict --serve 5000      # then: bash samples/replay.sh
 """
 
 import argparse
 import base64
+import json
 import mimetypes
 import os
+import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -64,21 +69,35 @@ def save_outputs(outputs: list[str], directory: Path) -> list[Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("prompt")
+    parser.add_argument("prompt", nargs="?")
     parser.add_argument("-i", "--input", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--request", type=Path, help="a JSON request body, as in samples/")
     parser.add_argument("--key", help="a real OpenAI key (default: $OPENAI_API_KEY)")
     parser.add_argument("--out", type=Path, default=Path("outputs"), help="default: outputs/")
+    parser.add_argument("--serve", type=int, metavar="PORT", help="serve until Ctrl-C")
     args = parser.parse_args()
+    if not (args.prompt or args.request or args.serve):
+        parser.error("give a prompt, --request or --serve")
 
     key = args.key or os.environ.get("OPENAI_API_KEY")
     standin = None if key else StandIn()
     env = {"OPENAI_BASE_URL": standin.start()} if standin else {}
     print("Using the real OpenAI API." if key else "No OpenAI key: using the stand-in server.")
-
-    server = CogServer(env=env).start()
+    server = CogServer(env=env, port=args.serve)
     try:
-        inputs = {"openai_api_key": key or STANDIN_KEY, "prompt": args.prompt}
-        result = server.predict({**inputs, **parse_inputs(args.input)}, timeout=900)
+        server.start()
+        if args.serve:
+            print(f"Serving predictions at {server.url} until Ctrl-C.")
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # clean up on kill too
+            while True:
+                time.sleep(3600)
+        inputs = json.loads(args.request.read_text())["input"] if args.request else {}
+        if args.prompt:
+            inputs["prompt"] = args.prompt
+        inputs = {**inputs, **parse_inputs(args.input), "openai_api_key": key or STANDIN_KEY}
+        result = server.predict(inputs, timeout=900)
+    except KeyboardInterrupt:
+        return
     finally:
         server.stop()
         if standin:
