@@ -3,6 +3,7 @@ sentences, and never with the API key in them."""
 
 import re
 
+import httpx2
 import openai
 
 # OpenAI keys, whole or masked the way OpenAI echoes them ("sk-abc***...wxyz").
@@ -35,7 +36,7 @@ def explain_api_error(error: openai.APIError, client: openai.AsyncOpenAI, model:
         )
     if isinstance(error, openai.APIConnectionError):
         return (
-            f"Could not reach OpenAI at {client.base_url} ({retries}). "
+            f"Could not reach OpenAI at {_without_credentials(client.base_url)} ({retries}). "
             "Check the network, or OPENAI_BASE_URL if you use a proxy."
         )
     if isinstance(error, openai.APIResponseValidationError):
@@ -104,6 +105,11 @@ def _moderation_message(message: str, param: str | None) -> str:
         f"allow{categories}. Change the prompt or images; moderation='low' is the only "
         "setting that relaxes the filter."
     )
+
+
+def _without_credentials(url: httpx2.URL) -> str:
+    """The URL without user, password or query, where a gateway may keep a token."""
+    return str(url.copy_with(username=None, password=None, query=None))
 
 
 def _retries(count: int) -> str:

@@ -102,3 +102,12 @@ def test_keys_are_redacted(text: str) -> None:
     redacted = redact(text, "secret-key-without-prefix")
     assert "[redacted]" in redacted
     assert "sk-pro" not in redacted and "secret-key" not in redacted
+
+
+def test_connection_errors_do_not_show_credentials_in_the_base_url() -> None:
+    client = openai.AsyncOpenAI(
+        api_key="unused", base_url="https://user:hunter2@gateway.example/v1?token=abc"
+    )
+    message = explain_api_error(openai.APIConnectionError(request=REQUEST), client, "m")
+    assert "https://gateway.example/v1/" in message
+    assert "hunter2" not in message and "token" not in message and "user" not in message
