@@ -30,8 +30,10 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import jsonschema
 from aiohttp import web
 from PIL import Image, ImageDraw
 
@@ -52,6 +54,15 @@ IMAGE_MIME_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEB
 # Output tokens per image for a 1024x1024 image, as OpenAI bills them; 1.5x for 1536-wide.
 OUTPUT_TOKENS = {"low": 272, "medium": 1056, "high": 4160}
 IMAGE_INPUT_TOKENS = 323  # what OpenAI reports, roughly, for one 1024px input image
+
+# OpenAI's OpenAPI schemas of the three request bodies (from openai/openai-openapi,
+# MIT, with $refs inlined), plus what the API enforces beyond them: no unknown fields.
+SPEC_VALIDATORS = {
+    name: jsonschema.Draft7Validator({**schema, "additionalProperties": False})
+    for name, schema in json.loads(
+        (Path(__file__).parent / "fixtures" / "openai_images_spec.json").read_text()
+    ).items()
+}
 
 # The parameters each endpoint accepts, besides the images themselves.
 COMMON_PARAMS = {
@@ -265,6 +276,7 @@ class StandIn:
     async def _parse_generation(self, request: web.Request, recorded: RecordedRequest) -> None:
         recorded.json = await _json_body(request)
         _check_params(recorded.json, GENERATION_PARAMS)
+        _check_against_spec(recorded.json, "CreateImageRequest")
 
     async def _parse_edit(self, request: web.Request, recorded: RecordedRequest) -> None:
         if request.content_type == "application/json":
@@ -274,6 +286,7 @@ class StandIn:
             )
             _check_json_images(recorded.json.get("images"))
             _check_input_fidelity(recorded.json)
+            _check_against_spec(recorded.json, "EditImageBodyJsonParam")
             return
         if request.content_type != "multipart/form-data":
             raise OpenAIError(
@@ -294,6 +307,15 @@ class StandIn:
         _check_params(params, MULTIPART_EDIT_PARAMS)
         _check_input_fidelity(params)
         _check_uploaded_images(recorded.files)
+        _check_against_spec({**params, "image": "(checked above)"}, "CreateImageEditRequest")
+
+
+def _check_against_spec(body: dict[str, Any], schema_name: str) -> None:
+    """The safety net under the rules above: OpenAI's own OpenAPI schema for the body."""
+    error = jsonschema.exceptions.best_match(SPEC_VALIDATORS[schema_name].iter_errors(body))
+    if error is not None:
+        param = ".".join(str(part) for part in error.absolute_path) or None
+        raise OpenAIError(400, f"Invalid request: {error.message}", param=param)
 
 
 def _scripted_response(request: web.Request, failure: ScriptedFailure) -> web.Response:

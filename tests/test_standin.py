@@ -1,0 +1,100 @@
+"""The stand-in is as strict as OpenAI: wrong requests from the real SDK fail."""
+
+from typing import Any
+
+import openai as sdk
+import pytest
+from openai.types import ImagesResponse
+
+from tests.conftest import API_KEY
+from tests.images import make_image
+from tests.openai_standin import StandIn
+
+
+@pytest.fixture
+def client(openai: StandIn) -> sdk.OpenAI:
+    """The real SDK, pointed at the stand-in, without retries."""
+    return sdk.OpenAI(api_key=API_KEY, base_url=openai.base_url, max_retries=0)
+
+
+PNG = ("image.png", make_image("PNG"), "image/png")
+
+WRONG_GENERATIONS: dict[str, tuple[dict[str, Any], str, str]] = {
+    "compression with png": (
+        {"output_format": "png", "output_compression": 50},
+        "output_compression",
+        "invalid_value",
+    ),
+    "transparent jpeg": (
+        {"background": "transparent", "output_format": "jpeg"},
+        "background",
+        "invalid_value",
+    ),
+    "input_fidelity on a generation": (
+        {"input_fidelity": "high"},
+        "input_fidelity",
+        "unknown_parameter",
+    ),
+    "response_format": ({"response_format": "url"}, "response_format", "unknown_parameter"),
+    "too many images": ({"n": 11}, "n", "integer_above_max_value"),
+    "unknown size": ({"size": "800x600"}, "size", "invalid_value"),
+    "unknown quality": ({"quality": "hd"}, "quality", "invalid_value"),
+    "empty prompt": ({"prompt": ""}, "prompt", "empty_string"),
+    "prompt too long": ({"prompt": "x" * 32_001}, "prompt", "string_above_max_length"),
+    "no model": ({"model": None}, "model", "missing_required_parameter"),
+}
+
+
+@pytest.mark.parametrize("case", list(WRONG_GENERATIONS))
+def test_wrong_generations_are_refused(client: sdk.OpenAI, case: str) -> None:
+    params, param, code = WRONG_GENERATIONS[case]
+    request = {"model": "gpt-image-1", "prompt": "p", **params}
+    body = {name: value for name, value in request.items() if value is not None}
+    with pytest.raises(sdk.BadRequestError) as refused:
+        client.post("/images/generations", body=body, cast_to=ImagesResponse)
+    assert (refused.value.param, refused.value.code) == (param, code)
+
+
+def test_a_good_generation_gets_real_images_and_usage(client: sdk.OpenAI) -> None:
+    response = client.images.generate(model="gpt-image-1", prompt="p", n=2, output_format="jpeg")
+    assert len(response.data or []) == 2
+    assert response.usage is not None and response.usage.output_tokens == 2 * 1056
+    assert response.output_format == "jpeg" and response.size == "1024x1024"
+
+
+@pytest.mark.parametrize(
+    ("image", "code"),
+    [
+        (b"\x89PNG...", "unsupported_file_mimetype"),  # bare bytes: no name, no type
+        (("image.png", make_image("PNG"), "application/octet-stream"), "unsupported_file_mimetype"),
+        (("image.jpg", make_image("PNG"), "image/jpeg"), "invalid_image_file"),  # type lies
+        (("image.png", b"not a png", "image/png"), "invalid_image_file"),
+    ],
+)
+def test_wrong_edit_uploads_are_refused(client: sdk.OpenAI, image: Any, code: str) -> None:
+    with pytest.raises(sdk.BadRequestError) as refused:
+        client.images.edit(model="gpt-image-1", prompt="p", image=[image])
+    assert refused.value.code == code
+
+
+def test_multipart_edits_have_no_moderation_field(client: sdk.OpenAI) -> None:
+    with pytest.raises(sdk.BadRequestError) as refused:
+        client.images.edit(
+            model="gpt-image-1", prompt="p", image=[PNG], extra_body={"moderation": "low"}
+        )
+    assert (refused.value.param, refused.value.code) == ("moderation", "unknown_parameter")
+
+
+def test_mini_refuses_high_input_fidelity(client: sdk.OpenAI) -> None:
+    with pytest.raises(sdk.BadRequestError) as refused:
+        client.images.edit(model="gpt-image-1-mini", prompt="p", image=[PNG], input_fidelity="high")
+    assert refused.value.param == "input_fidelity"
+
+
+def test_wrong_key_and_unknown_model(client: sdk.OpenAI, openai: StandIn) -> None:
+    wrong = sdk.OpenAI(api_key="sk-invalid-000000000", base_url=openai.base_url, max_retries=0)
+    with pytest.raises(sdk.AuthenticationError):
+        wrong.images.generate(model="gpt-image-1", prompt="p")
+    with pytest.raises(sdk.NotFoundError) as missing:
+        client.images.generate(model="gpt-image-0", prompt="p")
+    assert missing.value.code == "model_not_found"
