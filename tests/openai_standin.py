@@ -123,6 +123,7 @@ class RecordedRequest:
     files: list[UploadedFile] = field(default_factory=list)
     response_images: list[bytes] = field(default_factory=list)
     client_disconnected: bool = False  # the client hung up before the answer
+    connection: tuple[str, int] | None = None  # the client's address and port
 
     @property
     def params(self) -> dict[str, Any]:
@@ -241,6 +242,7 @@ class StandIn:
             method=request.method,
             path=request.path,
             headers={k.lower(): v for k, v in request.headers.items()},
+            connection=request.transport.get_extra_info("peername") if request.transport else None,
         )
         with self._lock:
             self.requests.append(recorded)

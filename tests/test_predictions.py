@@ -278,3 +278,12 @@ def test_metrics_and_logs_report_images_usage_and_cost(server: CogServer, openai
     assert "Tokens: " in logs and " out (" in logs
     assert "Estimated cost: $0.0" in logs and "on your OpenAI account (gpt-image-1" in logs
     assert usage.json["n"] == 2
+
+
+def test_predictions_share_pooled_connections(server: CogServer, openai: StandIn) -> None:
+    for number in range(5):  # each with a key of its own
+        result = server.predict({"openai_api_key": f"sk-caller-{number}-0123456789", "prompt": "p"})
+        assert result["status"] == "succeeded"
+    keys = {request.headers["authorization"] for request in openai.requests}
+    assert len(keys) == 5
+    assert len({request.connection for request in openai.requests}) == 1
