@@ -2,12 +2,14 @@
 
 import pytest
 
+from gpt_image.errors import PredictionError
 from gpt_image.inputs import InputImage
 from gpt_image.models import model_info
 from gpt_image.request import (
     MAX_DATA_URL_CHARS,
     ImageOptions,
     adapt_to_model,
+    check_options,
     generation_params,
     json_edit_body,
     multipart_edit_params,
@@ -119,3 +121,33 @@ def test_json_form_only_when_moderation_needs_it_and_images_fit() -> None:
     too_big = image_of(limit + 100)
     assert too_big.data_url_length > MAX_DATA_URL_CHARS
     assert not use_json_edit(ImageOptions(prompt="p", moderation="low"), [small, too_big])
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (ImageOptions(prompt=""), "The prompt is empty"),
+        (ImageOptions(prompt="  \n"), "The prompt is empty"),
+        (ImageOptions(prompt="x" * 32_001), "The prompt is 32,001 characters long"),
+        (
+            ImageOptions(prompt="p", background="transparent", output_format="jpeg"),
+            "JPEG has no transparency",
+        ),
+    ],
+)
+def test_what_openai_would_refuse_is_refused_first(options: ImageOptions, message: str) -> None:
+    with pytest.raises(PredictionError, match=message):
+        check_options(options)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ImageOptions(prompt="x" * 32_000),
+        ImageOptions(prompt="p", background="transparent", output_format="png"),
+        ImageOptions(prompt="p", background="transparent", output_format="webp"),
+        ImageOptions(prompt="p", background="opaque", output_format="jpeg"),
+    ],
+)
+def test_what_openai_accepts_passes(options: ImageOptions) -> None:
+    check_options(options)
