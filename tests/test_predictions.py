@@ -287,3 +287,20 @@ def test_predictions_share_pooled_connections(server: CogServer, openai: StandIn
     keys = {request.headers["authorization"] for request in openai.requests}
     assert len(keys) == 5
     assert len({request.connection for request in openai.requests}) == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="cog 0.23.1 (coglet) lists uploaded outputs in the order their uploads finish",
+)
+def test_uploaded_outputs_keep_their_order(standin: StandIn) -> None:
+    standin.reset()
+    upload_url = standin.base_url.replace("/v1", "/uploads/")
+    server = CogServer(env={"OPENAI_BASE_URL": standin.base_url}, upload_url=upload_url).start()
+    try:
+        results = [predict(server, number_of_images=10, output_format="png") for _ in range(3)]
+    finally:
+        server.stop()
+    expected = [f"output_{index}.png" for index in range(10)]
+    for result in results:
+        assert [url.rsplit("/", 1)[1] for url in result["output"]] == expected
