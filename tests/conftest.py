@@ -33,6 +33,7 @@ def server(standin: StandIn) -> Iterator[CogServer]:
     cog = CogServer(env={"OPENAI_BASE_URL": standin.base_url}).start()
     yield cog
     cog.stop()
+    assert API_KEY not in cog.logs()  # whatever ran, the key never reached a log
 
 
 def data_uri(data: bytes, mime: str) -> str:
