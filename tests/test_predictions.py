@@ -1,6 +1,7 @@
 """Through the real prediction server: every input reaches the stand-in mapped as
 OpenAI expects, and the images come back exactly as it sent them."""
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -244,21 +245,26 @@ def test_model_comes_from_the_environment(standin: StandIn) -> None:
     assert only_request(standin).json["model"] == "gpt-image-1.5"
 
 
-def test_uploaded_outputs_are_named_by_index_and_real_format(standin: StandIn) -> None:
-    standin.reset()
+@pytest.fixture(scope="module")
+def upload_server(standin: StandIn) -> Iterator[CogServer]:
+    """The prediction server as Replicate runs it: outputs PUT to an upload endpoint."""
     upload_url = standin.base_url.replace("/v1", "/uploads/")
     server = CogServer(env={"OPENAI_BASE_URL": standin.base_url}, upload_url=upload_url).start()
-    try:
-        result = predict(server, number_of_images=3, output_format="jpeg")
-    finally:
-        server.stop()
-    request = only_request(standin)
-    assert sorted(u.filename for u in standin.uploads) == [
+    yield server
+    server.stop()
+
+
+def test_uploaded_outputs_are_named_by_index_and_real_format(
+    upload_server: CogServer, openai: StandIn
+) -> None:
+    result = predict(upload_server, number_of_images=3, output_format="jpeg")
+    request = only_request(openai)
+    assert sorted(u.filename for u in openai.uploads) == [
         "output_0.jpeg",
         "output_1.jpeg",
         "output_2.jpeg",
     ]
-    by_name = {u.filename: u for u in standin.uploads}
+    by_name = {u.filename: u for u in openai.uploads}
     for index, image in enumerate(request.response_images):
         upload = by_name[f"output_{index}.jpeg"]
         assert (upload.data, upload.content_type) == (image, "image/jpeg")
@@ -293,14 +299,8 @@ def test_predictions_share_pooled_connections(server: CogServer, openai: StandIn
     strict=True,
     reason="cog 0.23.1 (coglet) lists uploaded outputs in the order their uploads finish",
 )
-def test_uploaded_outputs_keep_their_order(standin: StandIn) -> None:
-    standin.reset()
-    upload_url = standin.base_url.replace("/v1", "/uploads/")
-    server = CogServer(env={"OPENAI_BASE_URL": standin.base_url}, upload_url=upload_url).start()
-    try:
-        results = [predict(server, number_of_images=10, output_format="png") for _ in range(3)]
-    finally:
-        server.stop()
+def test_uploaded_outputs_keep_their_order(upload_server: CogServer, openai: StandIn) -> None:
+    results = [predict(upload_server, number_of_images=10, output_format="png") for _ in range(3)]
     expected = [f"output_{index}.png" for index in range(10)]
     for result in results:
         assert [url.rsplit("/", 1)[1] for url in result["output"]] == expected
