@@ -2,12 +2,15 @@
 
 The inputs and output are the hosted model's; each prediction is forwarded to
 OpenAI's Images API with the caller's key, and the images come back exactly as
-OpenAI made them.
+OpenAI made them. OpenAI shut gpt-image-1 down on 2026-10-23, so the model behind
+the interface is its successor, gpt-image-2.5-sunburst, unless OPENAI_IMAGE_MODEL
+names another.
 """
 
 import asyncio
 import os
 import tempfile
+from datetime import UTC, datetime
 
 import openai
 from cog import BasePredictor, Input, Path, Secret
@@ -16,19 +19,21 @@ from openai.types import ImagesResponse
 from gpt_image import images_api
 from gpt_image.errors import PredictionError, explain_api_error, redact
 from gpt_image.inputs import prepare_input_images
-from gpt_image.models import model_info
+from gpt_image.models import DEFAULT_MODEL, model_info, model_log
 from gpt_image.outputs import OutputDirs, save_images
 from gpt_image.request import ImageOptions, adapt_to_model, check_options
 from gpt_image.usage import usage_log, usage_metrics
-
-DEFAULT_MODEL = "gpt-image-1"
 
 
 class Predictor(BasePredictor):
     def setup(self) -> None:
         # One client for every prediction, so connections to OpenAI are pooled.
         self.client = images_api.make_client()
-        self.model = model_info(os.environ.get("OPENAI_IMAGE_MODEL") or DEFAULT_MODEL)
+        # The interface is gpt-image-1's; the model behind it is its successor, or
+        # whichever OPENAI_IMAGE_MODEL names.
+        chosen = os.environ.get("OPENAI_IMAGE_MODEL", "").strip()
+        self.model = model_info(chosen or DEFAULT_MODEL)
+        self.model_chosen_by = "set by OPENAI_IMAGE_MODEL" if chosen else "the default"
         self.output_dirs = OutputDirs(Path(tempfile.mkdtemp(prefix="gpt-image-outputs-")))
 
     async def predict(
@@ -98,12 +103,15 @@ class Predictor(BasePredictor):
         )
         check_options(options)  # before anything is paid for
         key = images_api.checked_api_key(openai_api_key.get_secret_value())
+        today = datetime.now(UTC).date()
+        for line in model_log(self.model, today, self.model_chosen_by):
+            print(line)
         try:
             return await self._create(options, input_images or [], key)
         except PredictionError as error:
             raise PredictionError(redact(str(error), key)) from None
         except openai.APIError as error:
-            message = explain_api_error(error, self.client, self.model.name)
+            message = explain_api_error(error, self.client, self.model, today)
             raise PredictionError(redact(message, key)) from None
         except Exception as error:  # a bug: still no key in the message, and no traceback
             message = f"Unexpected error ({type(error).__name__}: {error}). Please report it."

@@ -2,9 +2,12 @@
 sentences, and never with the API key in them."""
 
 import re
+from datetime import date
 
 import httpx2
 import openai
+
+from gpt_image.models import DEFAULT_MODEL, ModelInfo
 
 # OpenAI keys, whole or masked the way OpenAI echoes them ("sk-abc***...wxyz").
 KEY_PATTERN = re.compile(r"\bsk-[A-Za-z0-9_\-*]{4,}")
@@ -26,7 +29,9 @@ def redact(text: str, key: str) -> str:
     return KEY_PATTERN.sub("[redacted]", text)
 
 
-def explain_api_error(error: openai.APIError, client: openai.AsyncOpenAI, model: str) -> str:
+def explain_api_error(
+    error: openai.APIError, client: openai.AsyncOpenAI, model: ModelInfo, today: date
+) -> str:
     """One or two sentences for an error the openai SDK raised."""
     retries = _retries(client.max_retries)
     if isinstance(error, openai.APITimeoutError):
@@ -53,17 +58,13 @@ def explain_api_error(error: openai.APIError, client: openai.AsyncOpenAI, model:
     if isinstance(error, openai.PermissionDeniedError):
         if "verif" in message.lower():
             return (
-                f"Your OpenAI organization must be verified to use {model}. Verify it at "
+                f"Your OpenAI organization must be verified to use {model.name}. Verify it at "
                 "https://platform.openai.com/settings/organization/general; access can take "
                 "up to 15 minutes to arrive after verification."
             )
         return f"OpenAI refused access (403): {message}"
     if isinstance(error, openai.NotFoundError) and error.code == "model_not_found":
-        return (
-            f"OpenAI has no model {model} for this key: it does not exist, was retired "
-            "(OpenAI shut gpt-image-1 down on 2026-10-23) or your account lacks access. "
-            "Choose another model with OPENAI_IMAGE_MODEL, such as gpt-image-1.5."
-        )
+        return _model_not_found_message(model, today)
     if error.code == "moderation_blocked":
         return _moderation_message(message, error.param)
     if isinstance(error, openai.RateLimitError):
@@ -80,6 +81,22 @@ def explain_api_error(error: openai.APIError, client: openai.AsyncOpenAI, model:
         return f"OpenAI had a server error ({error.status_code}) {retries}. Try again later."
     parameter = f" (parameter: {error.param})" if error.param else ""
     return f"OpenAI rejected the request ({error.status_code}){parameter}: {message}"
+
+
+def _model_not_found_message(model: ModelInfo, today: date) -> str:
+    """Why OpenAI has no such model, from what the model table knows of its lifecycle."""
+    if model.shutdown is None:
+        return (
+            f"OpenAI has no model {model.name} for this key: the name is wrong or your account "
+            f"lacks access. Choose another with OPENAI_IMAGE_MODEL, such as {DEFAULT_MODEL}."
+        )
+    day = model.shutdown.day.isoformat()
+    if today >= model.shutdown.day:
+        return f"OpenAI shut {model.name} down on {day}. {model.switch_advice()}"
+    return (
+        f"OpenAI has no model {model.name} for this key; its shutdown is announced for "
+        f"{day}. {model.switch_advice()}"
+    )
 
 
 def _openai_message(error: openai.APIStatusError) -> str:

@@ -30,7 +30,16 @@ DEFAULT_TIMEOUT = 300.0
 DEFAULT_MAX_RETRIES = 2
 # The shared client never sends this: every prediction uses its caller's key.
 NO_KEY = "no-key-set-use-a-predictions-own-key"
-LOGGED_PARAMS = ("model", "n", "size", "quality", "background", "output_format", "moderation")
+LOGGED_PARAMS = (
+    "model",
+    "n",
+    "size",
+    "quality",
+    "background",
+    "output_format",
+    "moderation",
+    "input_fidelity",
+)
 
 
 def make_client() -> AsyncOpenAI:

@@ -1,7 +1,21 @@
-"""What each GPT image model accepts and costs, so requests are adapted instead of
-refused and each prediction's cost can be estimated."""
+"""What each OpenAI image model accepts, costs and how long it lives, so requests
+are adapted instead of refused, costs are estimated and shutdowns are explained.
+
+The facts come from openai-python 3.54 (`types/image_model.py` and the docstrings
+of `image_generate_params.py` / `image_edit_params.py`) and OpenAI's deprecations
+page; the source of each price is given beside it.
+"""
 
 from dataclasses import dataclass
+from datetime import date, timedelta
+
+# The first successor OpenAI names for gpt-image-1, whose interface this package keeps.
+DEFAULT_MODEL = "gpt-image-2.5-sunburst"
+
+# A shutdown is announced in every prediction's log from this long before it.
+WARN_BEFORE_SHUTDOWN = timedelta(days=30)
+
+INPUT_FIDELITIES = ("high", "low")
 
 
 @dataclass(frozen=True)
@@ -14,23 +28,113 @@ class Prices:
 
 
 @dataclass(frozen=True)
+class Shutdown:
+    day: date
+    successors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     name: str
-    # gpt-image-1-mini takes input_fidelity "low" only; OpenAI rejects "high".
-    high_input_fidelity: bool = True
-    prices: Prices | None = None  # None: not known here
+    # The input_fidelity values OpenAI accepts from this model; () means none.
+    input_fidelities: tuple[str, ...] = INPUT_FIDELITIES
+    # GPT Image 2 models match input images at high fidelity on their own and
+    # refuse the parameter ("For `gpt-image-2`, omit this parameter").
+    high_fidelity_built_in: bool = False
+    prices: Prices | None = None  # None: not published
+    shutdown: Shutdown | None = None
+    known: bool = True  # False: a model this table has no rules for
+
+    def lifecycle_warning(self, today: date) -> str | None:
+        """A warning from WARN_BEFORE_SHUTDOWN before an announced shutdown, and after it."""
+        if self.shutdown is None or today < self.shutdown.day - WARN_BEFORE_SHUTDOWN:
+            return None
+        when = self.shutdown.day.isoformat()
+        if today >= self.shutdown.day:
+            status = f"OpenAI shut {self.name} down on {when}"
+        else:
+            days = (self.shutdown.day - today).days
+            status = f"OpenAI shuts {self.name} down on {when}, in {days} day{'s' * (days != 1)}"
+        return f"Warning: {status}. {self.switch_advice()}"
+
+    def switch_advice(self) -> str:
+        assert self.shutdown is not None
+        successors = " or ".join(self.shutdown.successors)
+        return f"Set OPENAI_IMAGE_MODEL to its successor, {successors}."
+
+
+# Prices: OpenAI's model pages for gpt-image-2, gpt-image-1.5, gpt-image-1-mini and
+# gpt-image-1, as quoted by litellm's model_prices_and_context_window.json and
+# llm-prices; gpt-image-2.5 and 2.6 from the same third-party tables (OpenAI's pages
+# give them the gpt-image-2 prices).
+GPT_IMAGE_2_PRICES = Prices(5.00, 8.00, 30.00)
+
+# OpenAI's deprecations page, notice of 2026-06-02; openai-python 3.54 image_model.py.
+GPT_IMAGE_1_SHUTDOWN = Shutdown(
+    date(2026, 10, 23), ("gpt-image-2.5-sunburst", "gpt-image-2.5-flare")
+)
+DECEMBER_2026_SHUTDOWN = Shutdown(
+    date(2026, 12, 1), ("gpt-image-2.6-sunburst", "gpt-image-2.6-flare")
+)
+# openai-python says "Use a GPT image model instead"; this package's default is one.
+DALL_E_SHUTDOWN = Shutdown(date(2026, 5, 12), (DEFAULT_MODEL,))
+
+
+def _gpt_image_2(name: str) -> ModelInfo:
+    return ModelInfo(
+        name, input_fidelities=(), high_fidelity_built_in=True, prices=GPT_IMAGE_2_PRICES
+    )
 
 
 KNOWN_MODELS = {
     info.name: info
     for info in (
-        ModelInfo("gpt-image-1", prices=Prices(5.00, 10.00, 40.00)),
-        ModelInfo("gpt-image-1-mini", high_input_fidelity=False, prices=Prices(2.00, 2.50, 8.00)),
-        ModelInfo("gpt-image-1.5"),
+        *map(
+            _gpt_image_2,
+            (
+                "gpt-image-2",
+                "gpt-image-2-2026-04-21",
+                "gpt-image-2.5-sunburst",
+                "gpt-image-2.5-sunburst-2026-09-08",
+                "gpt-image-2.5-flare",
+                "gpt-image-2.5-flare-2026-09-08",
+                "gpt-image-2.6-sunburst",
+                "gpt-image-2.6-flare",
+            ),
+        ),
+        ModelInfo(
+            "gpt-image-1.5", prices=Prices(5.00, 8.00, 32.00), shutdown=DECEMBER_2026_SHUTDOWN
+        ),
+        ModelInfo(
+            "gpt-image-1-mini",
+            input_fidelities=("low",),
+            prices=Prices(2.00, 2.50, 8.00),
+            shutdown=DECEMBER_2026_SHUTDOWN,
+        ),
+        # OpenAI documents no input_fidelity and publishes no price for it.
+        ModelInfo("chatgpt-image-latest", input_fidelities=(), shutdown=DECEMBER_2026_SHUTDOWN),
+        ModelInfo("gpt-image-1", prices=Prices(5.00, 10.00, 40.00), shutdown=GPT_IMAGE_1_SHUTDOWN),
+        # Priced per image, not per token; retired before GPT image models took over.
+        ModelInfo("dall-e-2", input_fidelities=(), shutdown=DALL_E_SHUTDOWN),
+        ModelInfo("dall-e-3", input_fidelities=(), shutdown=DALL_E_SHUTDOWN),
     )
 }
 
 
 def model_info(name: str) -> ModelInfo:
-    """The model's entry; a model not listed is assumed to accept everything."""
-    return KNOWN_MODELS.get(name, ModelInfo(name))
+    """The model's entry; a model not listed is sent as named, with the inputs as asked."""
+    return KNOWN_MODELS.get(name, ModelInfo(name, known=False))
+
+
+def model_log(model: ModelInfo, today: date, chosen_by: str) -> list[str]:
+    """What each prediction's log says about the model that serves it."""
+    lines = [f"Model: {model.name} ({chosen_by})."]
+    if not model.known:
+        lines.append(
+            f"{model.name} is not a model this package knows: it is sent as named, with the "
+            "inputs as given, and no rules or prices are known for it."
+        )
+    warning = model.lifecycle_warning(today)
+    if warning:
+        lines.append(warning)
+    return lines

@@ -18,6 +18,10 @@ MAX_PROMPT_CHARS = 32_000
 # The JSON form of /v1/images/edits takes each image as a data URL up to this long.
 MAX_DATA_URL_CHARS = 20_971_520
 
+# openai-python 3.54 documents safety_identifier as "a maximum length of 128
+# characters" (chat and responses; the images docs give no other limit).
+MAX_USER_ID_CHARS = 128
+
 
 @dataclass(frozen=True)
 class ImageOptions:
@@ -49,19 +53,43 @@ def check_options(options: ImageOptions) -> None:
             "JPEG has no transparency, so a transparent background needs output_format "
             "png or webp. Change one of the two and try again."
         )
+    if options.user_id and len(options.user_id) > MAX_USER_ID_CHARS:
+        raise PredictionError(
+            f"user_id is {len(options.user_id):,} characters long, but OpenAI accepts at most "
+            f"{MAX_USER_ID_CHARS}. Send a shorter identifier, such as a hash of the user's name."
+        )
 
 
 def adapt_to_model(options: ImageOptions, model: ModelInfo) -> tuple[ImageOptions, list[str]]:
-    """Drop what the model would reject; return the options and a note for each change."""
-    if options.input_fidelity == "high" and not model.high_input_fidelity:
-        note = f"{model.name} supports input_fidelity 'low' only, so 'high' was not sent."
-        return replace(options, input_fidelity=None), [note]
-    return options, []
+    """For an edit: drop an input_fidelity the model would reject, with a note saying so."""
+    asked = options.input_fidelity
+    if asked is None or asked in model.input_fidelities:
+        return options, []
+    if model.high_fidelity_built_in and asked == "high":
+        note = (
+            f"{model.name} matches input images at high fidelity on its own, "
+            "so input_fidelity is not sent."
+        )
+    elif model.high_fidelity_built_in:
+        note = (
+            f"{model.name} always matches input images at high fidelity and takes no "
+            f"input_fidelity, so '{asked}' could not be applied."
+        )
+    elif model.input_fidelities:
+        supported = ", ".join(f"'{value}'" for value in model.input_fidelities)
+        note = f"{model.name} supports input_fidelity {supported} only, so '{asked}' was not sent."
+    else:
+        note = f"OpenAI documents no input_fidelity for {model.name}, so '{asked}' was not sent."
+    return replace(options, input_fidelity=None), [note]
 
 
 def generation_params(options: ImageOptions, model: str) -> dict[str, Any]:
     """Keyword arguments for `client.images.generate`."""
-    return {**_shared_params(options, model), "moderation": options.moderation}
+    return {
+        **_shared_params(options, model),
+        "moderation": options.moderation,
+        **_end_user(options, "safety_identifier"),
+    }
 
 
 def use_json_edit(options: ImageOptions, images: list[InputImage]) -> bool:
@@ -76,9 +104,15 @@ def use_json_edit(options: ImageOptions, images: list[InputImage]) -> bool:
 
 
 def json_edit_body(options: ImageOptions, model: str, images: list[InputImage]) -> dict[str, Any]:
-    """The JSON body of POST /v1/images/edits."""
+    """The JSON body of POST /v1/images/edits.
+
+    OpenAI documents no safety_identifier for this form, only the older `user`,
+    which it still honours.
+    """
     return {
-        **multipart_edit_params(options, model),
+        **_shared_params(options, model),
+        **_input_fidelity(options),
+        **_end_user(options, "user"),
         "moderation": options.moderation,
         "images": [{"image_url": image.data_url} for image in images],
     }
@@ -89,10 +123,20 @@ def multipart_edit_params(options: ImageOptions, model: str) -> dict[str, Any]:
 
     The multipart form has no `moderation` field; input_fidelity exists only on edits.
     """
-    params = _shared_params(options, model)
-    if options.input_fidelity is not None:
-        params["input_fidelity"] = options.input_fidelity
-    return params
+    return {
+        **_shared_params(options, model),
+        **_input_fidelity(options),
+        **_end_user(options, "safety_identifier"),
+    }
+
+
+def _input_fidelity(options: ImageOptions) -> dict[str, str]:
+    return {} if options.input_fidelity is None else {"input_fidelity": options.input_fidelity}
+
+
+def _end_user(options: ImageOptions, field: str) -> dict[str, str]:
+    """user_id under the form's name for it; an empty identifier identifies no one."""
+    return {field: options.user_id} if options.user_id else {}
 
 
 def _shared_params(options: ImageOptions, model: str) -> dict[str, Any]:
@@ -107,6 +151,4 @@ def _shared_params(options: ImageOptions, model: str) -> dict[str, Any]:
     }
     if options.output_format in COMPRESSIBLE_FORMATS:
         params["output_compression"] = options.output_compression
-    if options.user_id:  # an empty identifier identifies no one
-        params["user"] = options.user_id
     return params

@@ -2,6 +2,7 @@
 
 import base64
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
 
@@ -11,10 +12,14 @@ from tests.openai_standin import StandIn
 # A key the stand-in accepts, as OpenAI accepts a real one.
 API_KEY = "sk-test-0123456789abcdefXYZ"
 
+# The stand-in's today, fixed so no test changes outcome with the calendar: after
+# gpt-image-1's shutdown (2026-10-23), before gpt-image-1.5's (2026-12-01).
+TODAY = date(2026, 11, 25)
+
 
 @pytest.fixture(scope="session")
 def standin() -> Iterator[StandIn]:
-    server = StandIn()
+    server = StandIn(today=TODAY)
     server.start()
     yield server
     server.stop()

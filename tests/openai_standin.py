@@ -13,7 +13,7 @@ points at (Replicate's file store): `PUT /uploads/<name>` keeps the file in
 Tests start it in-process (`StandIn().start()`), read what reached it from
 `.requests`, and script failures with `.fail_next(...)`. By hand:
 
-    python -m tests.openai_standin --port 8000 [--latency 2.5]
+    python -m tests.openai_standin --port 8000 [--latency 2.5] [--today 2026-12-02]
 """
 
 import argparse
@@ -30,6 +30,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +38,37 @@ import jsonschema
 from aiohttp import web
 from PIL import Image, ImageDraw
 
-GPT_IMAGE_MODELS = ("gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5", "gpt-image-2")
-# Models that take input_fidelity only as "low" (OpenAI rejects "high").
-LOW_FIDELITY_ONLY = ("gpt-image-1-mini",)
+# OpenAI's image models, from openai-python 3.54 (types/image_model.py and the `model`
+# docstrings of image_generate_params.py and image_edit_params.py), each with the day
+# OpenAI shuts it down: image_model.py for gpt-image-1 ("shut down on October 23,
+# 2026") and DALL-E ("retired on May 12, 2026"), OpenAI's deprecations page (notice of
+# 2026-06-02) for the three that go on 2026-12-01. From that day on it answers 404.
+IMAGE_MODELS: dict[str, date | None] = {
+    "gpt-image-2": None,
+    "gpt-image-2-2026-04-21": None,
+    "gpt-image-2.5-sunburst": None,
+    "gpt-image-2.5-sunburst-2026-09-08": None,
+    "gpt-image-2.5-flare": None,
+    "gpt-image-2.5-flare-2026-09-08": None,
+    "gpt-image-2.6-sunburst": None,
+    "gpt-image-2.6-flare": None,
+    "gpt-image-1.5": date(2026, 12, 1),
+    "gpt-image-1-mini": date(2026, 12, 1),
+    "chatgpt-image-latest": date(2026, 12, 1),
+    "gpt-image-1": date(2026, 10, 23),
+    "dall-e-2": date(2026, 5, 12),
+    "dall-e-3": date(2026, 5, 12),
+}
+# image_edit_params.py: input_fidelity "Supports `high` and `low` on `gpt-image-1.5`;
+# `gpt-image-1-mini` supports only `low`. For `gpt-image-2`, omit this parameter."
+# (gpt-image-1 took both.) A model it does not name is refused the parameter.
+INPUT_FIDELITY_BY_MODEL = {
+    "gpt-image-1.5": ("high", "low"),
+    "gpt-image-1-mini": ("low",),
+    "gpt-image-1": ("high", "low"),
+}
+# openai-python 3.54 gives safety_identifier "a maximum length of 128 characters".
+MAX_SAFETY_IDENTIFIER_CHARS = 128
 SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
 QUALITIES = ("low", "medium", "high", "auto")
 BACKGROUNDS = ("transparent", "opaque", "auto")
@@ -57,11 +86,19 @@ IMAGE_INPUT_TOKENS = 323  # what OpenAI reports, roughly, for one 1024px input i
 
 # OpenAI's OpenAPI schemas of the three request bodies (from openai/openai-openapi,
 # MIT, with $refs inlined), plus what the API enforces beyond them: no unknown fields.
+SPEC_SCHEMAS = json.loads(
+    (Path(__file__).parent / "fixtures" / "openai_images_spec.json").read_text()
+)
+# The spec (2026-08-21) predates safety_identifier, which openai-python 3.54 sends in
+# generations and multipart edits; OpenAI documents it for no other form.
+for _name in ("CreateImageRequest", "CreateImageEditRequest"):
+    SPEC_SCHEMAS[_name]["properties"]["safety_identifier"] = {
+        "type": "string",
+        "maxLength": MAX_SAFETY_IDENTIFIER_CHARS,
+    }
 SPEC_VALIDATORS = {
     name: jsonschema.Draft7Validator({**schema, "additionalProperties": False})
-    for name, schema in json.loads(
-        (Path(__file__).parent / "fixtures" / "openai_images_spec.json").read_text()
-    ).items()
+    for name, schema in SPEC_SCHEMAS.items()
 }
 
 # The parameters each endpoint accepts, besides the images themselves.
@@ -76,8 +113,9 @@ COMMON_PARAMS = {
     "output_compression",
     "user",
 }
-GENERATION_PARAMS = COMMON_PARAMS | {"moderation"}
-MULTIPART_EDIT_PARAMS = COMMON_PARAMS | {"input_fidelity"}  # no moderation in the form
+GENERATION_PARAMS = COMMON_PARAMS | {"moderation", "safety_identifier"}
+# No moderation in the multipart form; no safety_identifier in the JSON one.
+MULTIPART_EDIT_PARAMS = COMMON_PARAMS | {"input_fidelity", "safety_identifier"}
 JSON_EDIT_PARAMS = COMMON_PARAMS | {"input_fidelity", "moderation"}
 
 
@@ -144,14 +182,16 @@ class ScriptedFailure:
 
 class StandIn:
     """The server. `latency` (seconds) delays every answer, as OpenAI's minute does;
-    `heavy` answers with photograph-sized images."""
+    `heavy` answers with photograph-sized images; `today` decides which models are
+    shut down (tests set it, so no outcome changes with the calendar)."""
 
     def __init__(
-        self, latency: float = 0.0, retired_models: tuple[str, ...] = (), heavy: bool = False
+        self, latency: float = 0.0, heavy: bool = False, today: date | None = None
     ) -> None:
         self.latency = latency
         self.heavy = heavy
-        self.retired_models = retired_models
+        self.initial_today = today or date.today()
+        self.today = self.initial_today
         self.requests: list[RecordedRequest] = []
         self.uploads: list[UploadedFile] = []
         self._failures: deque[ScriptedFailure] = deque()
@@ -181,7 +221,7 @@ class StandIn:
             self.uploads.clear()
             self._failures.clear()
         self.latency = 0.0
-        self.retired_models = ()
+        self.today = self.initial_today
 
     def start(self, port: int = 0) -> str:
         """Serve from a thread of its own; return the base URL for OPENAI_BASE_URL."""
@@ -259,6 +299,8 @@ class StandIn:
                 return _scripted_response(request, failure)
             params = recorded.params
             self._check_model(params["model"])
+            if recorded.path.endswith("/edits"):
+                _check_input_fidelity(params)
             input_images = len(recorded.files) or _json_images(params)
             answer = _make_answer(params, input_images, self.heavy)
         except OpenAIError as error:
@@ -267,7 +309,8 @@ class StandIn:
         return web.json_response(answer)
 
     def _check_model(self, model: str) -> None:
-        if model in self.retired_models or model not in GPT_IMAGE_MODELS:
+        shutdown = IMAGE_MODELS.get(model, self.today)
+        if shutdown is not None and self.today >= shutdown:
             raise OpenAIError(
                 404,
                 f"The model `{model}` does not exist or you do not have access to it.",
@@ -287,7 +330,6 @@ class StandIn:
                 {k: v for k, v in recorded.json.items() if k != "images"}, JSON_EDIT_PARAMS
             )
             _check_json_images(recorded.json.get("images"))
-            _check_input_fidelity(recorded.json)
             _check_against_spec(recorded.json, "EditImageBodyJsonParam")
             return
         if request.content_type != "multipart/form-data":
@@ -307,7 +349,6 @@ class StandIn:
                 recorded.form[name] = value
         params = {name: _form_value(name, value) for name, value in recorded.form.items()}
         _check_params(params, MULTIPART_EDIT_PARAMS)
-        _check_input_fidelity(params)
         _check_uploaded_images(recorded.files)
         _check_against_spec({**params, "image": "(checked above)"}, "CreateImageEditRequest")
 
@@ -464,15 +505,35 @@ def _check_params(params: dict[str, Any], allowed: set[str]) -> None:
             "Transparent background is not supported for jpeg output format. "
             "Use png or webp instead.",
         )
-    if "user" in params and not isinstance(params["user"], str):
-        raise _invalid("user", "Invalid type for 'user': expected a string.", "invalid_type")
+    for name in ("user", "safety_identifier"):
+        if name in params and not isinstance(params[name], str):
+            raise _invalid(name, f"Invalid type for '{name}': expected a string.", "invalid_type")
+    identifier = params.get("safety_identifier", "")
+    if len(identifier) > MAX_SAFETY_IDENTIFIER_CHARS:
+        raise _invalid(
+            "safety_identifier",
+            f"Invalid 'safety_identifier': string too long. Expected a string with maximum "
+            f"length {MAX_SAFETY_IDENTIFIER_CHARS}, but got a string with length "
+            f"{len(identifier)} instead.",
+            "string_above_max_length",
+        )
 
 
 def _check_input_fidelity(params: dict[str, Any]) -> None:
-    if params.get("model") in LOW_FIDELITY_ONLY and params.get("input_fidelity") == "high":
+    if "input_fidelity" not in params:
+        return
+    model, fidelity = params["model"], params["input_fidelity"]
+    supported = INPUT_FIDELITY_BY_MODEL.get(model, ())
+    if not supported:
         raise _invalid(
             "input_fidelity",
-            f"input_fidelity 'high' is not supported for model '{params['model']}'.",
+            f"Unsupported parameter: 'input_fidelity' is not supported with the model '{model}'.",
+            "unsupported_parameter",
+        )
+    if fidelity not in supported:
+        raise _invalid(
+            "input_fidelity",
+            f"input_fidelity '{fidelity}' is not supported for model '{model}'.",
         )
 
 
@@ -601,6 +662,7 @@ def _make_answer(params: dict[str, Any], input_images: int, heavy: bool) -> dict
         "output_format": output_format,
         "size": f"{width}x{height}",
         "quality": quality,
+        **_effective_safety_identifier(params),
         "usage": {
             "input_tokens": text_tokens + image_tokens,
             "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": image_tokens},
@@ -609,6 +671,12 @@ def _make_answer(params: dict[str, Any], input_images: int, heavy: bool) -> dict
         },
         "_images": images,
     }
+
+
+def _effective_safety_identifier(params: dict[str, Any]) -> dict[str, str]:
+    """ImagesResponse.safety_identifier: the non-empty safety_identifier, else `user`."""
+    identifier = params.get("safety_identifier") or params.get("user")
+    return {"safety_identifier": identifier} if identifier else {}
 
 
 @functools.lru_cache(maxsize=32)
@@ -652,8 +720,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per answer")
     parser.add_argument("--heavy", action="store_true", help="photograph-sized images")
+    parser.add_argument(
+        "--today", type=date.fromisoformat, help="the date that decides which models are shut down"
+    )
     args = parser.parse_args()
-    standin = StandIn(latency=args.latency, heavy=args.heavy)
+    standin = StandIn(latency=args.latency, heavy=args.heavy, today=args.today)
     web.run_app(standin.app(), host="127.0.0.1", port=args.port, handler_cancellation=True)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from gpt_image.models import DEFAULT_MODEL
 from tests.cog_server import CogServer
 from tests.conftest import API_KEY, data_uri
 from tests.images import animated_gif, make_image, noise_png, png_claiming
@@ -33,7 +34,7 @@ def test_each_image_is_logged(server: CogServer, openai: StandIn) -> None:
     logs = succeeded(edit(server, [png, gif]))["logs"]
     assert f"Input image 1: PNG 64x48, {len(png)} bytes, sent as is" in logs
     assert f"Input image 2: GIF 40x30, {len(gif)} bytes, converted to PNG" in logs
-    assert "POST /v1/images/edits (multipart) model=gpt-image-1 n=1 size=1024x1024" in logs
+    assert f"POST /v1/images/edits (multipart) model={DEFAULT_MODEL} n=1 size=1024x1024" in logs
 
 
 def test_format_is_read_from_content_not_from_the_name(server: CogServer, openai: StandIn) -> None:
@@ -163,12 +164,15 @@ def test_mini_gets_low_input_fidelity(mini_server: CogServer, openai: StandIn) -
 
 def test_low_moderation_edit_goes_as_json(server: CogServer, openai: StandIn) -> None:
     png, jpeg = make_image("PNG"), make_image("JPEG")
-    result = succeeded(edit(server, [png, jpeg], moderation="low", input_fidelity="high"))
+    result = succeeded(edit(server, [png, jpeg], moderation="low", user_id="u-9"))
     request = openai.requests[0]
     assert request.headers["content-type"] == "application/json"
     assert request.files == []
     assert request.json["moderation"] == "low"
-    assert request.json["input_fidelity"] == "high"
+    assert "input_fidelity" not in request.json  # the default model takes none
+    # The JSON form documents only the older `user`, not safety_identifier.
+    assert request.json["user"] == "u-9"
+    assert "safety_identifier" not in request.json
     assert request.json["images"] == [
         {"image_url": "data:image/png;base64," + base64.b64encode(png).decode()},
         {"image_url": "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()},

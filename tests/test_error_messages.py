@@ -1,13 +1,26 @@
 """Unit tests: the openai SDK's errors, explained for the caller without the key."""
 
+from datetime import date
+
 import httpx2
 import openai
 import pytest
 
 from gpt_image.errors import explain_api_error, redact
+from gpt_image.models import DEFAULT_MODEL, model_info
 
 CLIENT = openai.AsyncOpenAI(api_key="unused", base_url="https://gateway.example/v1", max_retries=2)
 REQUEST = httpx2.Request("POST", "https://gateway.example/v1/images/generations")
+TODAY = date(2026, 11, 25)
+
+
+def explain(
+    error: openai.APIError,
+    model: str = DEFAULT_MODEL,
+    today: date = TODAY,
+    client: openai.AsyncOpenAI = CLIENT,
+) -> str:
+    return explain_api_error(error, client, model_info(model), today)
 
 
 def status_error(cls: type, status: int, **error: object) -> openai.APIStatusError:
@@ -23,12 +36,6 @@ CASES = [
         ),
         "OpenAI rejected the API key (401). Check openai_api_key: it must be an active key "
         "from https://platform.openai.com/api-keys.",
-    ),
-    (
-        status_error(openai.NotFoundError, 404, code="model_not_found", message="no such model"),
-        "OpenAI has no model gpt-image-1 for this key: it does not exist, was retired (OpenAI "
-        "shut gpt-image-1 down on 2026-10-23) or your account lacks access. Choose another model "
-        "with OPENAI_IMAGE_MODEL, such as gpt-image-1.5.",
     ),
     (
         status_error(
@@ -76,7 +83,7 @@ CASES = [
 
 @pytest.mark.parametrize(("error", "expected"), CASES)
 def test_errors_are_explained(error: openai.APIError, expected: str) -> None:
-    message = explain_api_error(error, CLIENT, "gpt-image-1")
+    message = explain(error)
     assert message == expected
     # cog turns an error that mentions cancellation into a canceled prediction.
     assert "cancel" not in message.lower()
@@ -85,7 +92,7 @@ def test_errors_are_explained(error: openai.APIError, expected: str) -> None:
 def test_a_body_that_is_not_openais_json_is_quoted_briefly() -> None:
     response = httpx2.Response(418, text="<html>" + "x" * 500, request=REQUEST)
     error = openai.APIStatusError("Error code: 418", response=response, body=None)
-    message = explain_api_error(error, CLIENT, "gpt-image-1")
+    message = explain(error)
     assert message.startswith("OpenAI rejected the request (418): <html>xxx")
     assert len(message) < 260
 
@@ -108,6 +115,61 @@ def test_connection_errors_do_not_show_credentials_in_the_base_url() -> None:
     client = openai.AsyncOpenAI(
         api_key="unused", base_url="https://user:hunter2@gateway.example/v1?token=abc"
     )
-    message = explain_api_error(openai.APIConnectionError(request=REQUEST), client, "m")
+    message = explain(openai.APIConnectionError(request=REQUEST), client=client)
     assert "https://gateway.example/v1/" in message
     assert "hunter2" not in message and "token" not in message and "user" not in message
+
+
+MODEL_NOT_FOUND = status_error(
+    openai.NotFoundError, 404, code="model_not_found", message="no such model"
+)
+
+
+@pytest.mark.parametrize(
+    ("model", "today", "expected"),
+    [
+        (
+            "gpt-image-1",
+            TODAY,
+            "OpenAI shut gpt-image-1 down on 2026-10-23. Set OPENAI_IMAGE_MODEL to its "
+            "successor, gpt-image-2.5-sunburst or gpt-image-2.5-flare.",
+        ),
+        (
+            "gpt-image-1.5",
+            date(2026, 12, 1),
+            "OpenAI shut gpt-image-1.5 down on 2026-12-01. Set OPENAI_IMAGE_MODEL to its "
+            "successor, gpt-image-2.6-sunburst or gpt-image-2.6-flare.",
+        ),
+        (
+            "gpt-image-1-mini",
+            TODAY,  # gone before its announced day
+            "OpenAI has no model gpt-image-1-mini for this key; its shutdown is announced for "
+            "2026-12-01. Set OPENAI_IMAGE_MODEL to its successor, gpt-image-2.6-sunburst or "
+            "gpt-image-2.6-flare.",
+        ),
+        (
+            "dall-e-3",
+            TODAY,
+            "OpenAI shut dall-e-3 down on 2026-05-12. Set OPENAI_IMAGE_MODEL to its "
+            "successor, gpt-image-2.5-sunburst.",
+        ),
+        (
+            "gpt-image-2.6-flare",
+            TODAY,
+            "OpenAI has no model gpt-image-2.6-flare for this key: the name is wrong or your "
+            "account lacks access. Choose another with OPENAI_IMAGE_MODEL, such as "
+            "gpt-image-2.5-sunburst.",
+        ),
+        (
+            "gpt-image-9",
+            TODAY,
+            "OpenAI has no model gpt-image-9 for this key: the name is wrong or your account "
+            "lacks access. Choose another with OPENAI_IMAGE_MODEL, such as "
+            "gpt-image-2.5-sunburst.",
+        ),
+    ],
+)
+def test_missing_model_is_explained_from_its_lifecycle(
+    model: str, today: date, expected: str
+) -> None:
+    assert explain(MODEL_NOT_FOUND, model, today) == expected

@@ -62,7 +62,7 @@ def assert_still_serving(server: CogServer, openai: StandIn) -> None:
 
 
 VERIFY = (
-    "Your organization must be verified to use the model `gpt-image-1`. Please go to: "
+    "Your organization must be verified to use the model `gpt-image-2.5-sunburst`. Please go to: "
     "https://platform.openai.com/settings/organization/general and click on Verify "
     "Organization. If you just verified, it can take up to 15 minutes for access to propagate."
 )
@@ -70,7 +70,7 @@ BLOCKED = (
     "Your request was rejected by the safety system. If you believe this is an error, contact "
     "us at help.openai.com and include the request ID req_123. safety_violations=[sexual]."
 )
-RATE = "Rate limit reached for gpt-image-1 in organization org-x on images per minute (IPM)."
+RATE = "Rate limit reached for gpt-image-2.5-sunburst in organization org-x on images per minute."
 QUOTA = "You exceeded your current quota, please check your plan and billing details."
 
 # name: (status, body, headers, how many times, what the message must say)
@@ -80,7 +80,7 @@ FAILURES: dict[str, tuple[int, Any, dict[str, str], int, list[str]]] = {
         openai_error(VERIFY),
         {},
         1,
-        ["must be verified to use gpt-image-1", "15 minutes"],
+        ["must be verified to use gpt-image-2.5-sunburst", "15 minutes"],
     ),
     "other 403": (
         403,
@@ -200,13 +200,6 @@ def test_invalid_key(errors_server: CogServer, openai: StandIn) -> None:
     assert_still_serving(errors_server, openai)
 
 
-def test_retired_model(standin: StandIn, errors_server: CogServer, openai: StandIn) -> None:
-    openai.retired_models = ("gpt-image-1",)
-    message = failure_message(predict(errors_server))
-    assert "OpenAI has no model gpt-image-1 for this key" in message
-    assert "2026-10-23" in message and "OPENAI_IMAGE_MODEL" in message
-
-
 def test_timeout(errors_server: CogServer, openai: StandIn) -> None:
     openai.latency = TIMEOUT + 1
     started = time.monotonic()
@@ -302,5 +295,9 @@ def test_failed_prediction_keeps_its_logs(errors_server: CogServer, openai: Stan
     openai.fail_next(400, openai_error("Invalid size.", param="size", code="invalid_value"))
     result = predict(errors_server)
     assert result["status"] == "failed"
-    assert "POST /v1/images/generations model=gpt-image-1" in errors_server.logs()  # printed
-    assert "POST /v1/images/generations model=gpt-image-1" in result["logs"]  # but not returned
+    assert (
+        "POST /v1/images/generations model=gpt-image-2.5-sunburst" in errors_server.logs()
+    )  # printed
+    assert (
+        "POST /v1/images/generations model=gpt-image-2.5-sunburst" in result["logs"]
+    )  # but not returned

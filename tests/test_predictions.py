@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from gpt_image.models import DEFAULT_MODEL
 from tests.cog_server import CogServer
 from tests.conftest import API_KEY, data_uri, decode_data_uri
 from tests.images import make_image
@@ -40,7 +41,7 @@ def test_generation_with_defaults(server: CogServer, openai: StandIn) -> None:
     assert request.path == GENERATIONS
     assert request.headers["authorization"] == f"Bearer {API_KEY}"
     assert request.json == {
-        "model": "gpt-image-1",
+        "model": "gpt-image-2.5-sunburst",  # gpt-image-1's successor
         "prompt": "a red fox",
         "n": 1,
         "size": "1024x1024",
@@ -111,9 +112,23 @@ def test_moderation(server: CogServer, openai: StandIn, moderation: str) -> None
     assert only_request(openai).json["moderation"] == moderation
 
 
-def test_user_id_becomes_user(server: CogServer, openai: StandIn) -> None:
+def test_user_id_becomes_safety_identifier(server: CogServer, openai: StandIn) -> None:
     predict(server, user_id="customer-7")
-    assert only_request(openai).json["user"] == "customer-7"
+    request = only_request(openai).json
+    assert request["safety_identifier"] == "customer-7"
+    assert "user" not in request  # deprecated
+
+
+def test_user_id_longer_than_openai_takes_is_refused_first(
+    server: CogServer, openai: StandIn
+) -> None:
+    result = server.predict({"openai_api_key": API_KEY, "prompt": "p", "user_id": "u" * 129})
+    assert result["status"] == "failed"
+    assert result["error"].endswith(
+        "user_id is 129 characters long, but OpenAI accepts at most 128. "
+        "Send a shorter identifier, such as a hash of the user's name."
+    )
+    assert openai.requests == []
 
 
 @pytest.mark.parametrize("count", [1, 3, 10])
@@ -167,7 +182,7 @@ def test_edit_maps_every_input(server: CogServer, openai: StandIn) -> None:
     assert [f.data for f in request.files] == images
     assert [f.filename for f in request.files] == ["image_1.png", "image_2.png", "image_3.png"]
     assert request.form == {
-        "model": "gpt-image-1",
+        "model": DEFAULT_MODEL,
         "prompt": "a red fox",
         "n": "2",
         "size": "1024x1536",
@@ -175,16 +190,18 @@ def test_edit_maps_every_input(server: CogServer, openai: StandIn) -> None:
         "background": "transparent",
         "output_format": "webp",
         "output_compression": "40",
-        "input_fidelity": "high",
-        "user": "u1",
+        "safety_identifier": "u1",
     }
 
 
 @pytest.mark.parametrize("fidelity", ["low", "high"])
-def test_input_fidelity_on_edits(server: CogServer, openai: StandIn, fidelity: str) -> None:
+def test_default_model_gets_no_input_fidelity(
+    server: CogServer, openai: StandIn, fidelity: str
+) -> None:
     image = data_uri(make_image("PNG"), "image/png")
-    predict(server, input_images=[image], input_fidelity=fidelity)
-    assert only_request(openai).form["input_fidelity"] == fidelity
+    result = predict(server, input_images=[image], input_fidelity=fidelity)
+    assert "input_fidelity" not in only_request(openai).form
+    assert f"{DEFAULT_MODEL} " in result["logs"] and "at high fidelity" in result["logs"]
 
 
 def test_input_fidelity_is_not_sent_on_generations(server: CogServer, openai: StandIn) -> None:
@@ -279,10 +296,11 @@ def test_metrics_and_logs_report_images_usage_and_cost(server: CogServer, openai
     assert result["metrics"]["token_input_count"] > 0
     assert result["metrics"]["token_output_count"] == 2 * 272  # low quality, 1024x1024
     logs = result["logs"]
-    assert "POST /v1/images/generations model=gpt-image-1 n=2 size=1024x1024 quality=low" in logs
+    assert f"Model: {DEFAULT_MODEL} (set by OPENAI_IMAGE_MODEL)." in logs
+    assert f"POST /v1/images/generations model={DEFAULT_MODEL} n=2 size=1024x1024" in logs
     assert "OpenAI made 2 images (1024x1024, low, png)." in logs
     assert "Tokens: " in logs and " out (" in logs
-    assert "Estimated cost: $0.0" in logs and "on your OpenAI account (gpt-image-1" in logs
+    assert "Estimated cost: $0.0" in logs and f"on your OpenAI account ({DEFAULT_MODEL}" in logs
     assert usage.json["n"] == 2
 
 

@@ -53,10 +53,20 @@ def test_compression_is_never_sent_with_png() -> None:
     assert "output_compression" not in multipart_edit_params(options, "m")
 
 
-def test_user_id_becomes_user_only_when_given() -> None:
-    assert generation_params(ImageOptions(prompt="p", user_id="u-42"), "m")["user"] == "u-42"
-    assert "user" not in generation_params(ImageOptions(prompt="p"), "m")
-    assert "user" not in generation_params(ImageOptions(prompt="p", user_id=""), "m")
+def test_user_id_becomes_safety_identifier_only_when_given() -> None:
+    options = ImageOptions(prompt="p", user_id="u-42")
+    for params in (generation_params(options, "m"), multipart_edit_params(options, "m")):
+        assert params["safety_identifier"] == "u-42"
+        assert "user" not in params  # deprecated where safety_identifier exists
+    for empty in (None, ""):
+        params = generation_params(ImageOptions(prompt="p", user_id=empty), "m")
+        assert "safety_identifier" not in params and "user" not in params
+
+
+def test_json_edit_sends_user_id_as_user() -> None:
+    body = json_edit_body(ImageOptions(prompt="p", user_id="u-42"), "m", [image_of(10)])
+    assert body["user"] == "u-42"
+    assert "safety_identifier" not in body
 
 
 def test_input_fidelity_goes_to_edits_only() -> None:
@@ -82,16 +92,50 @@ def test_every_other_choice_passes_through() -> None:
     )
 
 
-def test_high_input_fidelity_is_dropped_for_mini_with_a_note() -> None:
-    options = ImageOptions(prompt="p", input_fidelity="high")
-    adapted, notes = adapt_to_model(options, model_info("gpt-image-1-mini"))
-    assert "input_fidelity" not in multipart_edit_params(adapted, "gpt-image-1-mini")
-    assert notes == ["gpt-image-1-mini supports input_fidelity 'low' only, so 'high' was not sent."]
+ADAPTATIONS = [
+    (
+        "gpt-image-1-mini",
+        "high",
+        "gpt-image-1-mini supports input_fidelity 'low' only, so 'high' was not sent.",
+    ),
+    (
+        "gpt-image-2.5-sunburst",
+        "high",
+        "gpt-image-2.5-sunburst matches input images at high fidelity on its own, so "
+        "input_fidelity is not sent.",
+    ),
+    (
+        "gpt-image-2",
+        "low",
+        "gpt-image-2 always matches input images at high fidelity and takes no input_fidelity, "
+        "so 'low' could not be applied.",
+    ),
+    (
+        "chatgpt-image-latest",
+        "high",
+        "OpenAI documents no input_fidelity for chatgpt-image-latest, so 'high' was not sent.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("model", "fidelity", "note"), ADAPTATIONS)
+def test_input_fidelity_the_model_refuses_is_dropped_with_a_note(
+    model: str, fidelity: str, note: str
+) -> None:
+    options = ImageOptions(prompt="p", input_fidelity=fidelity)
+    adapted, notes = adapt_to_model(options, model_info(model))
+    assert "input_fidelity" not in multipart_edit_params(adapted, model)
+    assert notes == [note]
 
 
 @pytest.mark.parametrize(
     ("model", "fidelity"),
-    [("gpt-image-1-mini", "low"), ("gpt-image-1", "high"), ("gpt-image-1.5", "high")],
+    [
+        ("gpt-image-1-mini", "low"),
+        ("gpt-image-1.5", "high"),
+        ("gpt-image-1.5", "low"),
+        ("gpt-image-7", "high"),  # unknown: sent as asked
+    ],
 )
 def test_supported_input_fidelity_is_kept(model: str, fidelity: str) -> None:
     options = ImageOptions(prompt="p", input_fidelity=fidelity)
@@ -133,6 +177,7 @@ def test_json_form_only_when_moderation_needs_it_and_images_fit() -> None:
             ImageOptions(prompt="p", background="transparent", output_format="jpeg"),
             "JPEG has no transparency",
         ),
+        (ImageOptions(prompt="p", user_id="u" * 129), "user_id is 129 characters long"),
     ],
 )
 def test_what_openai_would_refuse_is_refused_first(options: ImageOptions, message: str) -> None:
@@ -147,6 +192,7 @@ def test_what_openai_would_refuse_is_refused_first(options: ImageOptions, messag
         ImageOptions(prompt="p", background="transparent", output_format="png"),
         ImageOptions(prompt="p", background="transparent", output_format="webp"),
         ImageOptions(prompt="p", background="opaque", output_format="jpeg"),
+        ImageOptions(prompt="p", user_id="u" * 128),
     ],
 )
 def test_what_openai_accepts_passes(options: ImageOptions) -> None:

@@ -10,6 +10,7 @@ import pytest
 import requests
 import yaml
 
+from gpt_image.models import DEFAULT_MODEL
 from tests.cog_schema import COG_VERSION, PROJECT_DIR, generate_schema
 from tests.cog_server import CogServer
 
@@ -88,7 +89,7 @@ def test_cog_yaml_settings() -> None:
     assert build["sdk_version"] == COG_VERSION == version("cog")
     assert config["predict"] == "predict.py:Predictor"
     assert config["concurrency"]["max"] > 1
-    assert "OPENAI_IMAGE_MODEL=gpt-image-1" in config["environment"]
+    assert f"OPENAI_IMAGE_MODEL={DEFAULT_MODEL}" in config["environment"]
 
 
 @pytest.mark.parametrize("requirements", ["requirements.txt", "requirements-dev.txt"])

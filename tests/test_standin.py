@@ -1,5 +1,7 @@
 """The stand-in is as strict as OpenAI: wrong requests from the real SDK fail."""
 
+import base64
+from datetime import date
 from typing import Any
 
 import openai as sdk
@@ -18,6 +20,7 @@ def client(openai: StandIn) -> sdk.OpenAI:
 
 
 PNG = ("image.png", make_image("PNG"), "image/png")
+LIVE_MODEL = "gpt-image-2"
 
 WRONG_GENERATIONS: dict[str, tuple[dict[str, Any], str, str]] = {
     "compression with png": (
@@ -48,7 +51,7 @@ WRONG_GENERATIONS: dict[str, tuple[dict[str, Any], str, str]] = {
 @pytest.mark.parametrize("case", list(WRONG_GENERATIONS))
 def test_wrong_generations_are_refused(client: sdk.OpenAI, case: str) -> None:
     params, param, code = WRONG_GENERATIONS[case]
-    request = {"model": "gpt-image-1", "prompt": "p", **params}
+    request = {"model": LIVE_MODEL, "prompt": "p", **params}
     body = {name: value for name, value in request.items() if value is not None}
     with pytest.raises(sdk.BadRequestError) as refused:
         client.post("/images/generations", body=body, cast_to=ImagesResponse)
@@ -56,7 +59,7 @@ def test_wrong_generations_are_refused(client: sdk.OpenAI, case: str) -> None:
 
 
 def test_a_good_generation_gets_real_images_and_usage(client: sdk.OpenAI) -> None:
-    response = client.images.generate(model="gpt-image-1", prompt="p", n=2, output_format="jpeg")
+    response = client.images.generate(model=LIVE_MODEL, prompt="p", n=2, output_format="jpeg")
     assert len(response.data or []) == 2
     assert response.usage is not None and response.usage.output_tokens == 2 * 1056
     assert response.output_format == "jpeg" and response.size == "1024x1024"
@@ -73,14 +76,14 @@ def test_a_good_generation_gets_real_images_and_usage(client: sdk.OpenAI) -> Non
 )
 def test_wrong_edit_uploads_are_refused(client: sdk.OpenAI, image: Any, code: str) -> None:
     with pytest.raises(sdk.BadRequestError) as refused:
-        client.images.edit(model="gpt-image-1", prompt="p", image=[image])
+        client.images.edit(model=LIVE_MODEL, prompt="p", image=[image])
     assert refused.value.code == code
 
 
 def test_multipart_edits_have_no_moderation_field(client: sdk.OpenAI) -> None:
     with pytest.raises(sdk.BadRequestError) as refused:
         client.images.edit(
-            model="gpt-image-1", prompt="p", image=[PNG], extra_body={"moderation": "low"}
+            model=LIVE_MODEL, prompt="p", image=[PNG], extra_body={"moderation": "low"}
         )
     assert (refused.value.param, refused.value.code) == ("moderation", "unknown_parameter")
 
@@ -94,7 +97,65 @@ def test_mini_refuses_high_input_fidelity(client: sdk.OpenAI) -> None:
 def test_wrong_key_and_unknown_model(client: sdk.OpenAI, openai: StandIn) -> None:
     wrong = sdk.OpenAI(api_key="sk-invalid-000000000", base_url=openai.base_url, max_retries=0)
     with pytest.raises(sdk.AuthenticationError):
-        wrong.images.generate(model="gpt-image-1", prompt="p")
+        wrong.images.generate(model=LIVE_MODEL, prompt="p")
     with pytest.raises(sdk.NotFoundError) as missing:
         client.images.generate(model="gpt-image-0", prompt="p")
     assert missing.value.code == "model_not_found"
+
+
+@pytest.mark.parametrize(
+    ("model", "today", "served"),
+    [
+        ("gpt-image-1", date(2026, 10, 22), True),
+        ("gpt-image-1", date(2026, 10, 23), False),
+        ("gpt-image-1.5", date(2026, 11, 30), True),
+        ("gpt-image-1.5", date(2026, 12, 1), False),
+        ("chatgpt-image-latest", date(2026, 12, 1), False),
+        ("dall-e-3", date(2026, 11, 25), False),
+        ("gpt-image-2.6-sunburst", date(2030, 1, 1), True),
+    ],
+)
+def test_models_are_served_until_their_shutdown(
+    client: sdk.OpenAI, openai: StandIn, model: str, today: date, served: bool
+) -> None:
+    openai.today = today
+    if served:
+        assert client.images.generate(model=model, prompt="p").data
+        return
+    with pytest.raises(sdk.NotFoundError) as missing:
+        client.images.generate(model=model, prompt="p")
+    assert missing.value.code == "model_not_found"
+
+
+@pytest.mark.parametrize(
+    "model", ["gpt-image-2", "gpt-image-2.5-flare-2026-09-08", "chatgpt-image-latest"]
+)
+def test_input_fidelity_is_refused_where_openai_says_to_omit_it(
+    client: sdk.OpenAI, model: str
+) -> None:
+    with pytest.raises(sdk.BadRequestError) as refused:
+        client.images.edit(model=model, prompt="p", image=[PNG], input_fidelity="high")
+    assert (refused.value.param, refused.value.code) == ("input_fidelity", "unsupported_parameter")
+    assert client.images.edit(model=model, prompt="p", image=[PNG]).data
+
+
+def test_safety_identifier_is_taken_and_echoed_where_documented(client: sdk.OpenAI) -> None:
+    generated = client.images.generate(model=LIVE_MODEL, prompt="p", safety_identifier="u-1")
+    edited = client.images.edit(model=LIVE_MODEL, prompt="p", image=[PNG], user="u-2")
+    assert (generated.safety_identifier, edited.safety_identifier) == ("u-1", "u-2")
+    with pytest.raises(sdk.BadRequestError) as too_long:
+        client.images.generate(model=LIVE_MODEL, prompt="p", safety_identifier="u" * 129)
+    assert too_long.value.code == "string_above_max_length"
+
+
+def test_json_edits_have_no_safety_identifier(client: sdk.OpenAI) -> None:
+    data_url = "data:image/png;base64," + base64.b64encode(PNG[1]).decode()
+    body = {
+        "model": LIVE_MODEL,
+        "prompt": "p",
+        "images": [{"image_url": data_url}],
+        "safety_identifier": "u-1",
+    }
+    with pytest.raises(sdk.BadRequestError) as refused:
+        client.post("/images/edits", body=body, cast_to=ImagesResponse)
+    assert (refused.value.param, refused.value.code) == ("safety_identifier", "unknown_parameter")

@@ -1,5 +1,6 @@
 """Unit tests: what a prediction made, used and cost."""
 
+import pytest
 from openai.types import ImagesResponse
 
 from gpt_image.models import model_info
@@ -54,10 +55,28 @@ def test_mini_is_priced_as_mini() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("model", "cost"),
+    [
+        # 40 x text + 1000 x image in + 12480 x out, at each model's price per million
+        ("gpt-image-2.5-sunburst", "$0.3826"),  # $5, $8, $30
+        ("gpt-image-2.6-flare", "$0.3826"),
+        ("gpt-image-2-2026-04-21", "$0.3826"),
+        ("gpt-image-1.5", "$0.4076"),  # $5, $8, $32
+    ],
+)
+def test_each_priced_model_is_priced_as_itself(model: str, cost: str) -> None:
+    assert usage_log(response(1, USAGE), model_info(model))[2].startswith(
+        f"Estimated cost: {cost} on your OpenAI account ({model} per million tokens:"
+    )
+
+
 def test_unknown_price_and_missing_usage_are_said() -> None:
     lines = usage_log(response(1, USAGE), model_info("gpt-image-9"))
     assert lines[0] == "OpenAI made 1 image (1536x1024, high, webp)."
     assert lines[2] == "No price is known here for gpt-image-9, so the cost is not estimated."
+    unpublished = usage_log(response(1, USAGE), model_info("chatgpt-image-latest"))[2]
+    assert unpublished.startswith("No price is known here for chatgpt-image-latest")
     assert usage_log(response(1), model_info("gpt-image-1"))[1] == (
         "OpenAI reported no token usage, so the cost is unknown."
     )
