@@ -14,7 +14,9 @@ Run `python -m tests.cog_schema` to (re)write the file by hand.
 import ast
 import contextlib
 import json
+import os
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +87,10 @@ def write_schema(project_dir: Path = PROJECT_DIR) -> Path:
     """Write the schema where the prediction server looks for it; return its path."""
     path = project_dir / SCHEMA_PATH
     path.parent.mkdir(exist_ok=True)
-    path.write_text(json.dumps(generate_schema(project_dir)))
+    # Servers started side by side each write it: a reader never sees half a file.
+    partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+    partial.write_text(json.dumps(generate_schema(project_dir)))
+    partial.replace(path)
     return path
 
 
