@@ -32,6 +32,7 @@ from typing import Any
 import aiohttp
 import openai
 
+from gpt_image.models import DEFAULT_MODEL
 from tests.cog_server import CogServer, container_env, free_port
 from tests.images import noise_png
 
@@ -113,7 +114,7 @@ async def direct_sdk(base_url: str, concurrency: int, total: int) -> list[float]
             queue.pop()
             started = time.perf_counter()
             response = await client.images.generate(
-                model="gpt-image-1", prompt=REQUEST["prompt"], output_format="webp"
+                model=DEFAULT_MODEL, prompt=REQUEST["prompt"], output_format="webp"
             )
             for image in response.data or []:
                 base64.b64decode(image.b64_json or "")
