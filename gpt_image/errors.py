@@ -90,12 +90,12 @@ def _model_not_found_message(model: ModelInfo, today: date) -> str:
             f"OpenAI has no model {model.name} for this key: the name is wrong or your account "
             f"lacks access. Choose another with OPENAI_IMAGE_MODEL, such as {DEFAULT_MODEL}."
         )
-    day = model.shutdown.day.isoformat()
+    day, advice = model.shutdown.day.isoformat(), model.shutdown.advice()
     if today >= model.shutdown.day:
-        return f"OpenAI shut {model.name} down on {day}. {model.switch_advice()}"
+        return f"OpenAI shut {model.name} down on {day}. {advice}"
     return (
         f"OpenAI has no model {model.name} for this key; its shutdown is announced for "
-        f"{day}. {model.switch_advice()}"
+        f"{day}. {advice}"
     )
 
 

@@ -32,6 +32,9 @@ class Shutdown:
     day: date
     successors: tuple[str, ...]
 
+    def advice(self) -> str:
+        return f"Set OPENAI_IMAGE_MODEL to its successor, {' or '.join(self.successors)}."
+
 
 @dataclass(frozen=True)
 class ModelInfo:
@@ -55,18 +58,11 @@ class ModelInfo:
         else:
             days = (self.shutdown.day - today).days
             status = f"OpenAI shuts {self.name} down on {when}, in {days} day{'s' * (days != 1)}"
-        return f"Warning: {status}. {self.switch_advice()}"
-
-    def switch_advice(self) -> str:
-        assert self.shutdown is not None
-        successors = " or ".join(self.shutdown.successors)
-        return f"Set OPENAI_IMAGE_MODEL to its successor, {successors}."
+        return f"Warning: {status}. {self.shutdown.advice()}"
 
 
-# Prices: OpenAI's model pages for gpt-image-2, gpt-image-1.5, gpt-image-1-mini and
-# gpt-image-1, as quoted by litellm's model_prices_and_context_window.json and
-# llm-prices; gpt-image-2.5 and 2.6 from the same third-party tables (OpenAI's pages
-# give them the gpt-image-2 prices).
+# gpt-image-2: OpenAI's model page, as quoted by litellm and llm-prices. The 2.5 and
+# 2.6 models: the same price in those third-party tables only.
 GPT_IMAGE_2_PRICES = Prices(5.00, 8.00, 30.00)
 
 # OpenAI's deprecations page, notice of 2026-06-02; openai-python 3.54 image_model.py.
@@ -103,17 +99,23 @@ KNOWN_MODELS = {
             ),
         ),
         ModelInfo(
-            "gpt-image-1.5", prices=Prices(5.00, 8.00, 32.00), shutdown=DECEMBER_2026_SHUTDOWN
+            "gpt-image-1.5",
+            prices=Prices(5.00, 8.00, 32.00),  # OpenAI's model page, via litellm / llm-prices
+            shutdown=DECEMBER_2026_SHUTDOWN,
         ),
         ModelInfo(
             "gpt-image-1-mini",
             input_fidelities=("low",),
-            prices=Prices(2.00, 2.50, 8.00),
+            prices=Prices(2.00, 2.50, 8.00),  # OpenAI's model page, via litellm / llm-prices
             shutdown=DECEMBER_2026_SHUTDOWN,
         ),
         # OpenAI documents no input_fidelity and publishes no price for it.
         ModelInfo("chatgpt-image-latest", input_fidelities=(), shutdown=DECEMBER_2026_SHUTDOWN),
-        ModelInfo("gpt-image-1", prices=Prices(5.00, 10.00, 40.00), shutdown=GPT_IMAGE_1_SHUTDOWN),
+        ModelInfo(
+            "gpt-image-1",
+            prices=Prices(5.00, 10.00, 40.00),  # OpenAI's model page while it ran
+            shutdown=GPT_IMAGE_1_SHUTDOWN,
+        ),
         # Priced per image, not per token; retired before GPT image models took over.
         ModelInfo("dall-e-2", input_fidelities=(), shutdown=DALL_E_SHUTDOWN),
         ModelInfo("dall-e-3", input_fidelities=(), shutdown=DALL_E_SHUTDOWN),
