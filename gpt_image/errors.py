@@ -9,22 +9,48 @@ import openai
 
 from gpt_image.models import DEFAULT_MODEL, ModelInfo
 
-# OpenAI keys, whole or masked the way OpenAI echoes them ("sk-abc***...wxyz").
-KEY_PATTERN = re.compile(r"\bsk-[A-Za-z0-9_\-*]{4,}")
+# No API key is shorter: OpenAI's own are 51 characters or more, and gateways
+# reached through OPENAI_BASE_URL issue keys of 20 and up.
+MIN_KEY_CHARS = 20
+# OpenAI keys, whole or masked the way OpenAI echoes them ("sk-ab***cd"), but not
+# words such as "sk-learn".
+KEY_PATTERN = re.compile(r"\bsk-(?:[A-Za-z0-9_\-]*\*[A-Za-z0-9_\-*]*|[A-Za-z0-9_\-]{16,})")
 SAFETY_VIOLATIONS = re.compile(r"safety_violations=\[([^\]]*)\]")
+# coglet 0.23.1 reports a failed prediction as canceled, and drops its error, when
+# the error's text contains "cancelled" (crates/coglet-python/src/worker_bridge.rs).
+# OpenAI's or a gateway's words reach the caller, so every spelling is rewritten.
+CANCEL_WORDS = re.compile(r"(?i)cancel(l?ed|l?ing|l?ation|s)?")
+CALLED_OFF = {"": "call off", "s": "calls off", "ed": "called off", "ing": "calling off"}
 
 
 class PredictionError(Exception):
     """A failure the caller can act on; the message is written for them.
 
-    cog marks a prediction whose error mentions "cancelled" as canceled, so no
-    message may use that word.
+    Its text never says "cancel" in any spelling, so cog cannot mistake the
+    failure for a cancellation (see CANCEL_WORDS).
     """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(without_cancel_words(message))
+
+
+def without_cancel_words(text: str) -> str:
+    """Say "called off" where the text says "cancelled", "Canceled", "CANCELLATION"…"""
+    return CANCEL_WORDS.sub(_called_off, text)
+
+
+def _called_off(match: re.Match[str]) -> str:
+    ending = (match.group(1) or "").lower().removeprefix("l").replace("ation", "ing")
+    words = CALLED_OFF[ending]
+    found = match.group(0)
+    if found.isupper():
+        return words.upper()
+    return words.capitalize() if found[0].isupper() else words
 
 
 def redact(text: str, key: str) -> str:
     """Remove the key, and anything shaped like an OpenAI key, from text."""
-    if key:
+    if len(key) >= MIN_KEY_CHARS:  # a shorter one is refused before any request
         text = text.replace(key, "[redacted]")
     return KEY_PATTERN.sub("[redacted]", text)
 

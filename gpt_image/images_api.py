@@ -5,15 +5,16 @@ sees in the prediction's logs.
 """
 
 import json
+import math
 import os
 import re
-from collections.abc import Awaitable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from openai import AsyncOpenAI
 from openai.types import ImagesResponse
 
-from gpt_image.errors import PredictionError
+from gpt_image.errors import MIN_KEY_CHARS, PredictionError
 from gpt_image.inputs import InputImage
 from gpt_image.request import (
     ImageOptions,
@@ -30,6 +31,7 @@ DEFAULT_TIMEOUT = 300.0
 DEFAULT_MAX_RETRIES = 2
 # The shared client never sends this: every prediction uses its caller's key.
 NO_KEY = "no-key-set-use-a-predictions-own-key"
+T = TypeVar("T")
 LOGGED_PARAMS = (
     "model",
     "n",
@@ -42,17 +44,52 @@ LOGGED_PARAMS = (
 )
 
 
+# What the SDK would read from the container's environment and send with every
+# request: the operator's organization, project and headers, on callers' keys.
+OPERATOR_IDENTITY = ("OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "OPENAI_CUSTOM_HEADERS")
+
+
+class SettingError(ValueError):
+    """A setting of the container that cannot work; the message says which and why."""
+
+
 def make_client() -> AsyncOpenAI:
     """The one client every prediction shares, so connections are pooled.
 
     OPENAI_BASE_URL (read by the SDK) points it at a proxy or gateway;
     OPENAI_TIMEOUT and OPENAI_MAX_RETRIES tune it.
     """
-    return AsyncOpenAI(
-        api_key=NO_KEY,
-        timeout=_setting("OPENAI_TIMEOUT", DEFAULT_TIMEOUT, float),
-        max_retries=_setting("OPENAI_MAX_RETRIES", DEFAULT_MAX_RETRIES, int),
+    timeout = _setting(
+        "OPENAI_TIMEOUT",
+        DEFAULT_TIMEOUT,
+        float,
+        lambda seconds: math.isfinite(seconds) and seconds > 0,
+        "a number of seconds above 0, such as 300",
     )
+    max_retries = _setting(
+        "OPENAI_MAX_RETRIES",
+        DEFAULT_MAX_RETRIES,
+        int,
+        lambda count: count >= 0,
+        "a whole number of retries, 0 or more, such as 2",
+    )
+    _forget_operator_identity()
+    return AsyncOpenAI(api_key=NO_KEY, timeout=timeout, max_retries=max_retries)
+
+
+def _forget_operator_identity() -> None:
+    """Every prediction goes out under its caller's key alone.
+
+    A caller's key belongs to the caller's organization and project; sending the
+    container's with it would bill the wrong project or be refused. The SDK reads
+    these again whenever a per-prediction client is made, so they are removed from
+    this process's environment rather than overridden.
+    """
+    for name in OPERATOR_IDENTITY:
+        if os.environ.pop(name, None) is not None:
+            print(
+                f"{name} is set but not used: each prediction is sent with its caller's key alone."
+            )
 
 
 def checked_api_key(value: str | None) -> str:
@@ -64,6 +101,11 @@ def checked_api_key(value: str | None) -> str:
         raise PredictionError(
             "openai_api_key contains spaces, line breaks or other characters no API key "
             "has. Copy the key again and try again."
+        )
+    if len(key) < MIN_KEY_CHARS:
+        raise PredictionError(
+            "openai_api_key is too short to be an API key (OpenAI's have 51 characters or "
+            "more). Copy the whole key and try again."
         )
     return key
 
@@ -114,14 +156,16 @@ def _describe(params: dict[str, Any]) -> str:
     return " ".join(f"{name}={params[name]}" for name in LOGGED_PARAMS if name in params)
 
 
-def _setting(name: str, default: Any, kind: type) -> Any:
-    value = os.environ.get(name)
-    if not value:
+def _setting(
+    name: str, default: T, parse: Callable[[str], T], valid: Callable[[T], bool], what: str
+) -> T:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
         return default
     try:
-        number = kind(value)
+        value = parse(raw)
     except ValueError:
-        number = -1
-    if number < 0:
-        raise ValueError(f"{name} must be a non-negative {kind.__name__}, not {value!r}.")
-    return number
+        raise SettingError(f"{name} must be {what}, not {raw!r}.") from None
+    if not valid(value):
+        raise SettingError(f"{name} must be {what}, not {raw!r}.")
+    return value

@@ -15,7 +15,7 @@ mkdir -p "$out"
 
 for name in generate edit; do
   body=$(<"$here/$name.json")
-  body=${body//sk-your-openai-key/${OPENAI_API_KEY:-sk-your-openai-key}}  # not in argv
+  body=${body//sk-your-openai-api-key/${OPENAI_API_KEY:-sk-your-openai-api-key}}  # not in argv
   printf '%s' "$body" |
     curl -sS -X POST "$url/predictions" -H 'Content-Type: application/json' --data-binary @- \
       >"$out/$name.response.json"

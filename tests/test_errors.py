@@ -50,6 +50,7 @@ def failure_message(result: dict[str, Any]) -> str:
     assert API_KEY not in json.dumps(result)
     assert API_KEY[-8:] not in json.dumps(result)
     assert "Traceback" not in json.dumps(result)
+    assert "cancel" not in result["error"].lower()  # cog would report it as canceled
     assert result["error"].startswith(COG_PREFIX), result["error"]
     message = result["error"].removeprefix(COG_PREFIX)
     assert message.count(". ") <= 2, message  # one or two sentences
@@ -88,6 +89,21 @@ FAILURES: dict[str, tuple[int, Any, dict[str, str], int, list[str]]] = {
         {},
         1,
         ["OpenAI refused access (403): Project does not have access to images."],
+    ),
+    # cog would report these as canceled, with no error, if the words came through.
+    "project cancelled (403)": (
+        403,
+        openai_error("This project has been cancelled. Contact your organization owner."),
+        {},
+        1,
+        ["OpenAI refused access (403): This project has been called off. Contact your"],
+    ),
+    "gateway says canceled (400)": (
+        400,
+        "Request CANCELED by the proxy: cancellation policy",
+        {"content-type": "text/plain"},
+        1,
+        ["OpenAI rejected the request (400): Request CALLED OFF by the proxy: calling off"],
     ),
     "moderation blocked": (
         400,
@@ -198,6 +214,17 @@ def test_invalid_key(errors_server: CogServer, openai: StandIn) -> None:
     assert bad_key[-4:] not in json.dumps(result)  # OpenAI echoes a masked key; we do not
     assert bad_key not in errors_server.logs()
     assert_still_serving(errors_server, openai)
+
+
+def test_key_too_short_is_refused_without_garbling_the_message(
+    errors_server: CogServer, openai: StandIn
+) -> None:
+    result = errors_server.predict({"openai_api_key": "e", "prompt": "p"})
+    assert failure_message(result) == (
+        "openai_api_key is too short to be an API key (OpenAI's have 51 characters or more). "
+        "Copy the whole key and try again."
+    )
+    assert openai.requests == []
 
 
 def test_timeout(errors_server: CogServer, openai: StandIn) -> None:

@@ -262,6 +262,26 @@ def test_model_comes_from_the_environment(standin: StandIn) -> None:
     assert only_request(standin).json["model"] == "gpt-image-1.5"
 
 
+def test_only_the_callers_key_goes_to_openai(standin: StandIn) -> None:
+    standin.reset()
+    operator = {
+        "OPENAI_ORG_ID": "org-operator",
+        "OPENAI_PROJECT_ID": "proj_operator",
+        "OPENAI_CUSTOM_HEADERS": "X-Operator: operator-secret\nAuthorization: Bearer sk-op-0",
+    }
+    server = CogServer(env={"OPENAI_BASE_URL": standin.base_url, **operator}).start()
+    try:
+        predict(server)
+        logs = server.logs()
+    finally:
+        server.stop()
+    headers = only_request(standin).headers
+    assert headers["authorization"] == f"Bearer {API_KEY}"
+    assert not {"openai-organization", "openai-project", "x-operator"} & set(headers)
+    for name in operator:
+        assert f"{name} is set but not used" in logs
+
+
 @pytest.fixture(scope="module")
 def upload_server(standin: StandIn) -> Iterator[CogServer]:
     """The prediction server as Replicate runs it: outputs PUT to an upload endpoint."""
