@@ -18,7 +18,8 @@ from gpt_image.errors import PredictionError
 from gpt_image.formats import MIME_TYPES, sniff_format
 
 MAX_IMAGES = 16  # OpenAI's limit per edit
-MAX_IMAGE_BYTES = 50 * 1024 * 1024  # OpenAI takes each image under 50 MB
+# OpenAI takes each image "less than 50MB"; read as decimal megabytes, the stricter.
+MAX_IMAGE_BYTES = 50_000_000
 # Decoding is refused past this many pixels, so a decompression bomb (a small file
 # that expands to gigabytes) cannot exhaust memory. Pillow only warns below ~89 MP.
 MAX_PIXELS = 64 * 1024 * 1024

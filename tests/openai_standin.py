@@ -69,16 +69,21 @@ INPUT_FIDELITY_BY_MODEL = {
 }
 # openai-python 3.54 gives safety_identifier "a maximum length of 128 characters".
 MAX_SAFETY_IDENTIFIER_CHARS = 128
+# The limits, as OpenAI documents them in openai-python 3.54's docstrings
+# (image_generate_params.py, image_edit_params.py): "The standard sizes 1024x1024,
+# 1536x1024, and 1024x1536 are supported by the GPT image models; auto ..."
 SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
+# "low, medium and high are supported for the GPT image models"; auto is the default.
 QUALITIES = ("low", "medium", "high", "auto")
 BACKGROUNDS = ("transparent", "opaque", "auto")
-OUTPUT_FORMATS = ("png", "jpeg", "webp")
+OUTPUT_FORMATS = ("png", "jpeg", "webp")  # gif and svg need access this key lacks
 MODERATIONS = ("low", "auto")
 INPUT_FIDELITIES = ("high", "low")
-MAX_PROMPT_CHARS = 32_000
-MAX_EDIT_IMAGES = 16
-MAX_IMAGE_BYTES = 50 * 1024 * 1024
-MAX_DATA_URL_CHARS = 20_971_520
+MAX_PROMPT_CHARS = 32_000  # "The maximum length is 32000 characters"
+MAX_EDIT_IMAGES = 16  # "You can provide up to 16 images"
+# "each image should be a png, webp, or jpg file less than 50MB": read strictly, as
+# decimal megabytes, so a request that passes here passes either reading.
+MAX_IMAGE_BYTES = 50_000_000
 IMAGE_MIME_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
 # Output tokens per image for a 1024x1024 image, as OpenAI bills them; 1.5x for 1536-wide.
 OUTPUT_TOKENS = {"low": 272, "medium": 1056, "high": 4160}
@@ -96,6 +101,10 @@ for _name in ("CreateImageRequest", "CreateImageEditRequest"):
         "type": "string",
         "maxLength": MAX_SAFETY_IDENTIFIER_CHARS,
     }
+# The JSON form's image URL: maxLength 20971520 in the spec.
+MAX_DATA_URL_CHARS = SPEC_SCHEMAS["EditImageBodyJsonParam"]["properties"]["images"]["items"][
+    "properties"
+]["image_url"]["maxLength"]
 SPEC_VALIDATORS = {
     name: jsonschema.Draft7Validator({**schema, "additionalProperties": False})
     for name, schema in SPEC_SCHEMAS.items()
@@ -169,6 +178,9 @@ class RecordedRequest:
         return dict(self.json) if self.json is not None else dict(self.form)
 
 
+# The longest a request waits for others to arrive (StandIn.hold_until).
+HOLD_SECONDS = 60.0
+
 # A scripted failure with this body closes the connection without answering.
 DROP_CONNECTION = object()
 
@@ -192,6 +204,11 @@ class StandIn:
         self.heavy = heavy
         self.initial_today = today or date.today()
         self.today = self.initial_today
+        # A test sets hold_until to hold each request until that many have arrived
+        # (for at most HOLD_SECONDS): overlap is then proven, not timed.
+        self.hold_until = 0
+        self.in_flight = 0
+        self.peak_in_flight = 0
         self.requests: list[RecordedRequest] = []
         self.uploads: list[UploadedFile] = []
         self._failures: deque[ScriptedFailure] = deque()
@@ -222,6 +239,8 @@ class StandIn:
             self._failures.clear()
         self.latency = 0.0
         self.today = self.initial_today
+        self.hold_until = 0
+        self.peak_in_flight = self.in_flight
 
     def start(self, port: int = 0) -> str:
         """Serve from a thread of its own; return the base URL for OPENAI_BASE_URL."""
@@ -278,6 +297,19 @@ class StandIn:
         return await self._handle(request, self._parse_edit)
 
     async def _handle(self, request: web.Request, parse: Any) -> web.StreamResponse:
+        self.in_flight += 1  # only ever touched on the stand-in's own event loop
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            return await self._answer(request, parse)
+        finally:
+            self.in_flight -= 1
+
+    async def _wait_for_company(self) -> None:
+        deadline = time.monotonic() + HOLD_SECONDS
+        while len(self.requests) < self.hold_until and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+
+    async def _answer(self, request: web.Request, parse: Any) -> web.StreamResponse:
         recorded = RecordedRequest(
             method=request.method,
             path=request.path,
@@ -288,6 +320,7 @@ class StandIn:
             self.requests.append(recorded)
             failure = self._failures.popleft() if self._failures else None
         try:
+            await self._wait_for_company()
             await asyncio.sleep(self.latency)
         except asyncio.CancelledError:  # the client hung up (handler_cancellation)
             recorded.client_disconnected = True
@@ -602,7 +635,7 @@ def _check_json_images(images: Any) -> None:
 
 
 def _check_image_bytes(data: bytes, pillow_format: str) -> None:
-    if len(data) > MAX_IMAGE_BYTES:
+    if len(data) >= MAX_IMAGE_BYTES:
         raise _invalid(
             "image", "Invalid image: images must be smaller than 50MB.", "image_too_large"
         )

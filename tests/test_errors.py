@@ -6,7 +6,7 @@ import base64
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -229,14 +229,12 @@ def test_key_too_short_is_refused_without_garbling_the_message(
 
 def test_timeout(errors_server: CogServer, openai: StandIn) -> None:
     openai.latency = TIMEOUT + 1
-    started = time.monotonic()
     message = failure_message(predict(errors_server))
     assert message == (
         "OpenAI did not answer within 1 seconds (after 1 retry). "
         "Try again, or allow longer with OPENAI_TIMEOUT."
     )
     assert len(openai.requests) == RETRIES + 1
-    assert time.monotonic() - started < 10
 
 
 def test_retries_recover_from_server_errors(errors_server: CogServer, openai: StandIn) -> None:
@@ -284,35 +282,39 @@ def test_longest_prompt_is_accepted(errors_server: CogServer, openai: StandIn) -
 
 
 def test_cancel_aborts_the_upstream_request_and_frees_the_slot(
-    errors_server: CogServer, openai: StandIn
+    server: CogServer, openai: StandIn
 ) -> None:
-    openai.latency = 5
+    # The upstream answer would take longer than any wait below, and the server's
+    # timeout is OpenAI's 300 s: only the cancellation can end the request early.
+    openai.latency = 120
     result: dict[str, Any] = {}
 
     def run() -> None:
         response = requests.post(
-            f"{errors_server.url}/predictions",
+            f"{server.url}/predictions",
             json={"id": "to-cancel", "input": {"openai_api_key": API_KEY, "prompt": "slow"}},
-            timeout=30,
+            timeout=90,
         )
         result.update(response.json())
 
     thread = threading.Thread(target=run)
     thread.start()
-    while not openai.requests:
-        time.sleep(0.01)
-    started = time.monotonic()
-    cancel = requests.post(f"{errors_server.url}/predictions/to-cancel/cancel", timeout=5)
+    wait_for(lambda: bool(openai.requests))
+    cancel = requests.post(f"{server.url}/predictions/to-cancel/cancel", timeout=30)
     assert cancel.status_code == 200
-    thread.join(5)
+    thread.join(90)
     assert result["status"] == "canceled"
-    assert time.monotonic() - started < 1.5
-    deadline = time.monotonic() + 2
-    while not openai.requests[0].client_disconnected and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert openai.requests[0].client_disconnected  # the upstream request was aborted
+    wait_for(lambda: openai.requests[0].client_disconnected)  # the upstream request ended
     openai.latency = 0
-    assert_still_serving(errors_server, openai)
+    assert_still_serving(server, openai)
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 60) -> None:
+    """Wait for something that must happen; only a generous deadline ends the wait."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "it did not happen"
+        time.sleep(0.01)
 
 
 @pytest.mark.xfail(
