@@ -133,12 +133,13 @@ class Predictor(BasePredictor):
         else:
             response = await images_api.generate(client, options, self.model.name)
 
-        paths = await asyncio.to_thread(self._save, response, options.number_of_images)
-        for line in usage_log(response, self.model):
+        paths, notes = await asyncio.to_thread(self._save, response, options.number_of_images)
+        for line in [*notes, *usage_log(response, self.model)]:
             print(line)
-        for name, value in usage_metrics(response).items():
+        # What came back is what the caller gets, and what Replicate bills.
+        for name, value in usage_metrics(response, len(paths)).items():
             self.record_metric(name, value)
         return paths
 
-    def _save(self, response: ImagesResponse, expected: int) -> list[Path]:
+    def _save(self, response: ImagesResponse, expected: int) -> tuple[list[Path], list[str]]:
         return save_images(response, self.output_dirs.new(), expected)

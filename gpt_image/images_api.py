@@ -4,6 +4,7 @@ Each call logs what it sends (never the key or the images), which the caller
 sees in the prediction's logs.
 """
 
+import asyncio
 import json
 import math
 import os
@@ -12,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from openai import AsyncOpenAI
+from openai._legacy_response import LegacyAPIResponse
 from openai.types import ImagesResponse
 
 from gpt_image.errors import MIN_KEY_CHARS, PredictionError
@@ -19,11 +21,14 @@ from gpt_image.inputs import InputImage
 from gpt_image.request import (
     ImageOptions,
     generation_params,
-    json_edit_body,
+    json_edit_bytes,
+    json_edit_params,
     multipart_edit_params,
     use_json_edit,
 )
 
+# The header the SDK's `with_raw_response` sets; post() has no such wrapper.
+RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
 # Seconds to wait for each attempt: a high-quality 1536x1024 image can take two minutes.
 DEFAULT_TIMEOUT = 300.0
 # The SDK retries 408, 409, 429, 5xx and connection errors, honouring retry-after.
@@ -114,7 +119,7 @@ async def generate(client: AsyncOpenAI, options: ImageOptions, model: str) -> Im
     """POST /v1/images/generations."""
     params = generation_params(options, model)
     print(f"POST /v1/images/generations {_describe(params)}")
-    return await _images_response(client.images.generate(**params))
+    return await _images_response(client.images.with_raw_response.generate(**params))
 
 
 async def edit(
@@ -122,12 +127,19 @@ async def edit(
 ) -> ImagesResponse:
     """POST /v1/images/edits, as JSON when only that form honours every input."""
     if use_json_edit(options, images):
-        body = json_edit_body(options, model, images)
-        print(f"POST /v1/images/edits (JSON) {_describe(body)}")
+        print(f"POST /v1/images/edits (JSON) {_describe(json_edit_params(options, model))}")
+        # Sixteen large images make tens of megabytes of data URLs: built off the
+        # event loop, so predictions beside this one are not held up.
+        body = await asyncio.to_thread(json_edit_bytes, options, model, images)
         # The SDK's edit() speaks multipart only; post() keeps its authentication,
-        # retries and error types.
+        # retries (resending these same bytes) and error types.
         return await _images_response(
-            client.post("/images/edits", body=body, cast_to=ImagesResponse)
+            client.post(
+                "/images/edits",
+                body=body,
+                cast_to=ImagesResponse,
+                options={"headers": {RAW_RESPONSE_HEADER: "true"}},
+            )
         )
 
     if options.moderation != "auto":
@@ -138,13 +150,17 @@ async def edit(
     params = multipart_edit_params(options, model)
     print(f"POST /v1/images/edits (multipart) {_describe(params)}")
     files = [image.upload_file for image in images]
-    return await _images_response(client.images.edit(image=files, **params))
+    return await _images_response(client.images.with_raw_response.edit(image=files, **params))
 
 
-async def _images_response(call: Awaitable[Any]) -> ImagesResponse:
-    """The call's ImagesResponse; a 200 answer that is not one is an error."""
+async def _images_response(call: Awaitable[LegacyAPIResponse[Any]]) -> ImagesResponse:
+    """The call's ImagesResponse; a 200 answer that is not one is an error.
+
+    The answer is parsed off the event loop: ten large PNGs are 63 MB of JSON.
+    """
+    raw = await call
     try:
-        response = await call
+        response = await asyncio.to_thread(raw.parse)
     except json.JSONDecodeError:
         raise PredictionError("OpenAI answered with broken JSON. Try again.") from None
     if not isinstance(response, ImagesResponse):  # the SDK hands back non-JSON as text

@@ -22,39 +22,66 @@ class OutputError(PredictionError):
     """OpenAI answered, but not with the images it promised."""
 
 
-def save_images(response: ImagesResponse, directory: Path, expected: int) -> list[Path]:
-    """Write each image as OpenAI sent it to directory/output_<i>.<format>.
+def save_images(
+    response: ImagesResponse, directory: Path, expected: int
+) -> tuple[list[Path], list[str]]:
+    """Write each image as OpenAI sent it to directory/output_<i>.<format>; return the
+    files and a note for each image asked for but not returned.
 
-    The bytes are never re-encoded: that would strip the C2PA provenance
-    metadata OpenAI embeds. The extension is the image's real format.
+    The bytes are never re-encoded: that would strip the C2PA provenance metadata
+    OpenAI embeds. The extension is the image's real format. OpenAI bills every
+    image it made, so whatever came readable is returned, even short of `expected`;
+    only an answer with none fails, and then no file is left behind.
     """
     images = response.data or []
     if not images:
         raise OutputError("OpenAI answered without any images. Try again.")
-    if len(images) < expected:
-        raise OutputError(
-            f"OpenAI returned {len(images)} of the {expected} images asked for. Try again."
-        )
-    paths = []
-    for index, image in enumerate(images):
-        paths.append(_save_image(image.b64_json, directory, index))
-        # Let go of each image's base64 once written: ten 1536x1024 PNGs are 63 MB
-        # of it, and a full server runs dozens of predictions at once.
-        image.b64_json = None
-    return paths
-
-
-def _save_image(b64_json: str | None, directory: Path, index: int) -> Path:
+    paths: list[Path] = []
+    notes: list[str] = []
     try:
-        data = base64.b64decode(b64_json or "", validate=True)
+        for position, image in enumerate(images, 1):
+            data = _decoded(image.b64_json)
+            # Let go of each image's base64 once decoded: ten 1536x1024 PNGs are 63 MB
+            # of it, and a full server runs dozens of predictions at once.
+            image.b64_json = None
+            image_format = sniff_format(data)
+            if image_format is None:
+                notes.append(f"OpenAI returned image {position} in an unreadable form; left out.")
+                continue
+            paths.append(_write(directory / f"output_{len(paths)}.{image_format}", data))
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    if not paths:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise OutputError(
+            f"OpenAI returned {_images(len(images))} in an unreadable form. Try again."
+        )
+    if len(paths) < expected:
+        notes.append(
+            f"OpenAI returned {len(paths)} of the {expected} images asked for; "
+            f"here {'is that one' if len(paths) == 1 else f'are those {len(paths)}'}."
+        )
+    return paths, notes
+
+
+def _decoded(b64_json: str | None) -> bytes:
+    try:
+        return base64.b64decode(b64_json or "", validate=True)
     except binascii.Error:
-        data = b""
-    image_format = sniff_format(data)
-    if image_format is None:
-        raise OutputError(f"OpenAI returned image {index + 1} in an unreadable form. Try again.")
-    path = directory / f"output_{index}.{image_format}"
-    path.write_bytes(data)
+        return b""
+
+
+def _write(path: Path, data: bytes) -> Path:
+    """Write whole or not at all: a file appears under its name only once complete."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_bytes(data)
+    partial.replace(path)
     return path
+
+
+def _images(count: int) -> str:
+    return "its image" if count == 1 else f"all {count} images"
 
 
 class OutputDirs:

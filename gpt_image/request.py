@@ -1,5 +1,6 @@
 """Map the model's inputs to the parameters of OpenAI's Images API."""
 
+import json
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -103,8 +104,8 @@ def use_json_edit(options: ImageOptions, images: list[InputImage]) -> bool:
     return options.moderation != "auto" and fits
 
 
-def json_edit_body(options: ImageOptions, model: str, images: list[InputImage]) -> dict[str, Any]:
-    """The JSON body of POST /v1/images/edits.
+def json_edit_params(options: ImageOptions, model: str) -> dict[str, Any]:
+    """The JSON body of POST /v1/images/edits, apart from the images.
 
     OpenAI documents no safety_identifier for this form, only the older `user`,
     which it still honours.
@@ -114,8 +115,13 @@ def json_edit_body(options: ImageOptions, model: str, images: list[InputImage]) 
         **_input_fidelity(options),
         **_end_user(options, "user"),
         "moderation": options.moderation,
-        "images": [{"image_url": image.data_url} for image in images],
     }
+
+
+def json_edit_bytes(options: ImageOptions, model: str, images: list[InputImage]) -> bytes:
+    """The whole JSON body, encoded, with each image as a data URL."""
+    images_field = [{"image_url": image.data_url} for image in images]
+    return json.dumps({**json_edit_params(options, model), "images": images_field}).encode()
 
 
 def multipart_edit_params(options: ImageOptions, model: str) -> dict[str, Any]:

@@ -5,9 +5,9 @@ from openai.types import ImagesResponse
 from gpt_image.models import ModelInfo
 
 
-def usage_metrics(response: ImagesResponse) -> dict[str, int]:
+def usage_metrics(response: ImagesResponse, images_returned: int) -> dict[str, int]:
     """Replicate bills these models per output image; the token counts are OpenAI's."""
-    metrics = {"image_output_count": len(response.data or [])}
+    metrics = {"image_output_count": images_returned}
     if response.usage is not None:
         metrics["token_input_count"] = response.usage.input_tokens
         metrics["token_output_count"] = response.usage.output_tokens

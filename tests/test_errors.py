@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests.cog_server import CogServer
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, decode_data_uri
 from tests.openai_standin import DROP_CONNECTION, StandIn
 
 # The errors server gives up fast: one retry, one second per attempt.
@@ -180,7 +180,7 @@ FAILURES: dict[str, tuple[int, Any, dict[str, str], int, list[str]]] = {
         {"created": 1, "data": [{"b64_json": "this is not base64!"}]},
         {},
         1,
-        ["OpenAI returned image 1 in an unreadable form. Try again."],
+        ["OpenAI returned its image in an unreadable form. Try again."],
     ),
 }
 
@@ -198,12 +198,27 @@ def test_openai_failures_are_explained(
     assert_still_serving(errors_server, openai)
 
 
-def test_fewer_images_than_asked(errors_server: CogServer, openai: StandIn) -> None:
+USAGE = {
+    "input_tokens": 10,
+    "input_tokens_details": {"text_tokens": 10, "image_tokens": 0},
+    "output_tokens": 2112,
+    "total_tokens": 2122,
+}
+
+
+def test_fewer_images_than_asked_are_returned(errors_server: CogServer, openai: StandIn) -> None:
     predict(errors_server)  # a real image to send back
     image = openai.requests[0].response_images[0]
-    openai.fail_next(200, {"created": 1, "data": [{"b64_json": base64.b64encode(image).decode()}]})
-    message = failure_message(predict(errors_server, number_of_images=3))
-    assert message == "OpenAI returned 1 of the 3 images asked for. Try again."
+    b64 = base64.b64encode(image).decode()
+    body = {"created": 1, "data": [{"b64_json": "not base64!"}, {"b64_json": b64}], "usage": USAGE}
+    openai.fail_next(200, body)
+    result = predict(errors_server, number_of_images=3)
+    assert result["status"] == "succeeded", result.get("error")
+    assert [decode_data_uri(uri)[1] for uri in result["output"]] == [image]  # paid for: kept
+    assert "OpenAI returned image 1 in an unreadable form; left out." in result["logs"]
+    assert "OpenAI returned 1 of the 3 images asked for; here is that one." in result["logs"]
+    metrics = result["metrics"]
+    assert (metrics["image_output_count"], metrics["token_output_count"]) == (1, 2112)
 
 
 def test_invalid_key(errors_server: CogServer, openai: StandIn) -> None:

@@ -1,5 +1,7 @@
 """Unit tests: the hosted model's inputs mapped to OpenAI Images API parameters."""
 
+import json
+
 import pytest
 
 from gpt_image.errors import PredictionError
@@ -11,7 +13,7 @@ from gpt_image.request import (
     adapt_to_model,
     check_options,
     generation_params,
-    json_edit_body,
+    json_edit_bytes,
     multipart_edit_params,
     use_json_edit,
 )
@@ -64,7 +66,9 @@ def test_user_id_becomes_safety_identifier_only_when_given() -> None:
 
 
 def test_json_edit_sends_user_id_as_user() -> None:
-    body = json_edit_body(ImageOptions(prompt="p", user_id="u-42"), "m", [image_of(10)])
+    body = json.loads(
+        json_edit_bytes(ImageOptions(prompt="p", user_id="u-42"), "m", [image_of(10)])
+    )
     assert body["user"] == "u-42"
     assert "safety_identifier" not in body
 
@@ -150,7 +154,7 @@ def image_of(size: int) -> InputImage:
 def test_json_edit_carries_moderation_and_data_urls() -> None:
     options = ImageOptions(prompt="p", moderation="low", output_format="png")
     images = [image_of(10), image_of(20)]
-    body = json_edit_body(options, "gpt-image-1", images)
+    body = json.loads(json_edit_bytes(options, "gpt-image-1", images))
     assert body["moderation"] == "low"
     assert body["images"] == [{"image_url": image.data_url} for image in images]
     assert body["input_fidelity"] == "low"

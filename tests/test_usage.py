@@ -29,12 +29,12 @@ USAGE = {
 
 
 def test_metrics_count_images_and_tokens() -> None:
-    assert usage_metrics(response(2, USAGE)) == {
+    assert usage_metrics(response(2, USAGE), 2) == {
         "image_output_count": 2,
         "token_input_count": 1040,
         "token_output_count": 12480,
     }
-    assert usage_metrics(response(3)) == {"image_output_count": 3}
+    assert usage_metrics(response(3), 3) == {"image_output_count": 3}
 
 
 def test_log_says_what_was_made_and_what_it_cost() -> None:
