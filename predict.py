@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 
 import openai
 from cog import BasePredictor, Input, Path, Secret
-from openai.types import ImagesResponse
 
 from gpt_image import images_api
+from gpt_image.answer import read_answer
 from gpt_image.errors import PredictionError, explain_api_error, redact
 from gpt_image.inputs import prepare_input_images
 from gpt_image.models import DEFAULT_MODEL, model_info, model_log
-from gpt_image.outputs import OutputDirs, save_images
+from gpt_image.outputs import OutputDirs
 from gpt_image.request import ImageOptions, adapt_to_model, check_options
 from gpt_image.usage import usage_log, usage_metrics
 
@@ -129,17 +129,17 @@ class Predictor(BasePredictor):
             options, notes = adapt_to_model(options, self.model)
             for note in notes:
                 print(note)
-            response = await images_api.edit(client, options, self.model.name, images)
+            request = images_api.edit(client, options, self.model.name, images)
         else:
-            response = await images_api.generate(client, options, self.model.name)
+            request = images_api.generate(client, options, self.model.name)
 
-        paths, notes = await asyncio.to_thread(self._save, response, options.number_of_images)
+        async with request as answer:  # OpenAI said 200; its images are on their way
+            response, paths, notes = await read_answer(
+                answer, self.output_dirs.new(), options.number_of_images
+            )
         for line in [*notes, *usage_log(response, self.model)]:
             print(line)
         # What came back is what the caller gets, and what Replicate bills.
         for name, value in usage_metrics(response, len(paths)).items():
             self.record_metric(name, value)
         return paths
-
-    def _save(self, response: ImagesResponse, expected: int) -> tuple[list[Path], list[str]]:
-        return save_images(response, self.output_dirs.new(), expected)

@@ -5,15 +5,15 @@ sees in the prediction's logs.
 """
 
 import asyncio
-import json
 import math
 import os
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from openai import AsyncOpenAI
-from openai._legacy_response import LegacyAPIResponse
+from openai._response import AsyncAPIResponse, AsyncResponseContextManager
 from openai.types import ImagesResponse
 
 from gpt_image.errors import MIN_KEY_CHARS, PredictionError
@@ -27,7 +27,7 @@ from gpt_image.request import (
     use_json_edit,
 )
 
-# The header the SDK's `with_raw_response` sets; post() has no such wrapper.
+# The header the SDK's `with_streaming_response` sets; post() has no such wrapper.
 RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
 # Seconds to wait for each attempt: a high-quality 1536x1024 image can take two minutes.
 DEFAULT_TIMEOUT = 300.0
@@ -115,17 +115,23 @@ def checked_api_key(value: str | None) -> str:
     return key
 
 
-async def generate(client: AsyncOpenAI, options: ImageOptions, model: str) -> ImagesResponse:
-    """POST /v1/images/generations."""
+@asynccontextmanager
+async def generate(
+    client: AsyncOpenAI, options: ImageOptions, model: str
+) -> AsyncIterator[AsyncAPIResponse[ImagesResponse]]:
+    """POST /v1/images/generations; yields the answer unread, to be streamed."""
     params = generation_params(options, model)
     print(f"POST /v1/images/generations {_describe(params)}")
-    return await _images_response(client.images.with_raw_response.generate(**params))
+    async with client.images.with_streaming_response.generate(**params) as response:
+        yield response
 
 
+@asynccontextmanager
 async def edit(
     client: AsyncOpenAI, options: ImageOptions, model: str, images: list[InputImage]
-) -> ImagesResponse:
-    """POST /v1/images/edits, as JSON when only that form honours every input."""
+) -> AsyncIterator[AsyncAPIResponse[ImagesResponse]]:
+    """POST /v1/images/edits, as JSON when only that form honours every input; yields
+    the answer unread, to be streamed."""
     if use_json_edit(options, images):
         print(f"POST /v1/images/edits (JSON) {_describe(json_edit_params(options, model))}")
         # Sixteen large images make tens of megabytes of data URLs: built off the
@@ -133,14 +139,15 @@ async def edit(
         body = await asyncio.to_thread(json_edit_bytes, options, model, images)
         # The SDK's edit() speaks multipart only; post() keeps its authentication,
         # retries (resending these same bytes) and error types.
-        return await _images_response(
-            client.post(
-                "/images/edits",
-                body=body,
-                cast_to=ImagesResponse,
-                options={"headers": {RAW_RESPONSE_HEADER: "true"}},
-            )
+        request = client.post(
+            "/images/edits",
+            body=body,
+            cast_to=ImagesResponse,
+            options={"headers": {RAW_RESPONSE_HEADER: "stream"}},
         )
+        async with AsyncResponseContextManager(request) as response:
+            yield response
+        return
 
     if options.moderation != "auto":
         print(
@@ -150,22 +157,8 @@ async def edit(
     params = multipart_edit_params(options, model)
     print(f"POST /v1/images/edits (multipart) {_describe(params)}")
     files = [image.upload_file for image in images]
-    return await _images_response(client.images.with_raw_response.edit(image=files, **params))
-
-
-async def _images_response(call: Awaitable[LegacyAPIResponse[Any]]) -> ImagesResponse:
-    """The call's ImagesResponse; a 200 answer that is not one is an error.
-
-    The answer is parsed off the event loop: ten large PNGs are 63 MB of JSON.
-    """
-    raw = await call
-    try:
-        response = await asyncio.to_thread(raw.parse)
-    except json.JSONDecodeError:
-        raise PredictionError("OpenAI answered with broken JSON. Try again.") from None
-    if not isinstance(response, ImagesResponse):  # the SDK hands back non-JSON as text
-        raise PredictionError("OpenAI answered with something other than JSON. Try again.")
-    return response
+    async with client.images.with_streaming_response.edit(image=files, **params) as response:
+        yield response
 
 
 def _describe(params: dict[str, Any]) -> str:

@@ -1,13 +1,12 @@
-"""Write the images in an OpenAI Images API response to files."""
+"""Write the images of OpenAI's answer to files as they arrive, byte for byte."""
 
+import asyncio
 import base64
 import binascii
 import shutil
 import tempfile
 import time
 from pathlib import Path
-
-from openai.types import ImagesResponse
 
 from gpt_image.errors import PredictionError
 from gpt_image.formats import sniff_format
@@ -16,68 +15,79 @@ from gpt_image.formats import sniff_format
 # are only taking up the disk of a long-running container.
 KEEP_SECONDS = 600
 PRUNE_INTERVAL = 60
+# Base64 is decoded this many characters at a time (a multiple of 4), so no single
+# step holds the interpreter for long: about 4 ms each.
+DECODE_CHARS = 1024 * 1024
 
 
 class OutputError(PredictionError):
     """OpenAI answered, but not with the images it promised."""
 
 
-def save_images(
-    response: ImagesResponse, directory: Path, expected: int
-) -> tuple[list[Path], list[str]]:
-    """Write each image as OpenAI sent it to directory/output_<i>.<format>; return the
-    files and a note for each image asked for but not returned.
+class ImageFiles:
+    """One prediction's images, each written to directory/output_<i>.<format> as it
+    arrives.
 
     The bytes are never re-encoded: that would strip the C2PA provenance metadata
     OpenAI embeds. The extension is the image's real format. OpenAI bills every
-    image it made, so whatever came readable is returned, even short of `expected`;
-    only an answer with none fails, and then no file is left behind.
+    image it made, so whatever arrives readable is kept, even short of what was
+    asked; only an answer with none fails, and then no file is left behind.
     """
-    images = response.data or []
-    if not images:
-        raise OutputError("OpenAI answered without any images. Try again.")
-    paths: list[Path] = []
-    notes: list[str] = []
-    try:
-        for position, image in enumerate(images, 1):
-            data = _decoded(image.b64_json)
-            # Let go of each image's base64 once decoded: ten 1536x1024 PNGs are 63 MB
-            # of it, and a full server runs dozens of predictions at once.
-            image.b64_json = None
-            image_format = sniff_format(data)
-            if image_format is None:
-                notes.append(f"OpenAI returned image {position} in an unreadable form; left out.")
-                continue
-            paths.append(_write(directory / f"output_{len(paths)}.{image_format}", data))
-    except BaseException:
-        shutil.rmtree(directory, ignore_errors=True)
-        raise
-    if not paths:
-        shutil.rmtree(directory, ignore_errors=True)
-        raise OutputError(
-            f"OpenAI returned {_images(len(images))} in an unreadable form. Try again."
-        )
-    if len(paths) < expected:
-        notes.append(
-            f"OpenAI returned {len(paths)} of the {expected} images asked for; "
-            f"here {'is that one' if len(paths) == 1 else f'are those {len(paths)}'}."
-        )
-    return paths, notes
 
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.paths: list[Path] = []
+        self.notes: list[str] = []
+        self.received = 0
 
-def _decoded(b64_json: str | None) -> bytes:
-    try:
-        return base64.b64decode(b64_json or "", validate=True)
-    except binascii.Error:
-        return b""
+    async def add(self, b64_json: str) -> None:
+        """Decode and write one image off the event loop; an unreadable one is noted."""
+        self.received += 1
+        path = await asyncio.to_thread(self._write, b64_json)
+        if path is None:
+            self.notes.append(
+                f"OpenAI returned image {self.received} in an unreadable form; left out."
+            )
+        else:
+            self.paths.append(path)
 
+    def finish(self, expected: int) -> tuple[list[Path], list[str]]:
+        """The files, and a note for each image asked for but not returned."""
+        if not self.paths:
+            self.discard()
+            if self.received == 0:
+                raise OutputError("OpenAI answered without any images. Try again.")
+            raise OutputError(
+                f"OpenAI returned {_images(self.received)} in an unreadable form. Try again."
+            )
+        if len(self.paths) < expected:
+            count = len(self.paths)
+            self.notes.append(
+                f"OpenAI returned {count} of the {expected} images asked for; "
+                f"here {'is that one' if count == 1 else f'are those {count}'}."
+            )
+        return self.paths, self.notes
 
-def _write(path: Path, data: bytes) -> Path:
-    """Write whole or not at all: a file appears under its name only once complete."""
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(data)
-    partial.replace(path)
-    return path
+    def discard(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def _write(self, b64_json: str) -> Path | None:
+        """Write whole or not at all: a file appears under its name only once complete."""
+        partial = self.directory / f"output_{len(self.paths)}.partial"
+        try:
+            with partial.open("wb") as file:
+                for start in range(0, len(b64_json), DECODE_CHARS):
+                    piece = b64_json[start : start + DECODE_CHARS]
+                    file.write(base64.b64decode(piece, validate=True))
+        except binascii.Error:
+            partial.unlink()
+            return None
+        with partial.open("rb") as file:
+            image_format = sniff_format(file.read(16))
+        if image_format is None:
+            partial.unlink()
+            return None
+        return partial.replace(partial.with_suffix(f".{image_format}"))
 
 
 def _images(count: int) -> str:

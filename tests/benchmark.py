@@ -7,9 +7,11 @@ upstream latency, on this machine. Prints Markdown tables:
   to the ideal (slots / latency), next to the SDK called directly;
 - overhead per prediction over a direct SDK call at zero upstream latency;
 - peak memory of the server at full load with the largest payloads;
-- cold start, process start to READY.
+- cold start, process start to READY;
+- the event loop: the longest the predictor's loop is held while a heavy edit
+  runs, and the worst wait of light predictions beside it.
 
-    python -m tests.benchmark [--latency 1.0] [--rounds 4]
+    python -m tests.benchmark [--latency 1.0] [--rounds 4] [--only event-loop]
 """
 
 import argparse
@@ -31,8 +33,10 @@ from typing import Any
 
 import aiohttp
 import openai
+from cog import Secret
 
 from gpt_image.models import DEFAULT_MODEL
+from predict import Predictor
 from tests.cog_server import CogServer, container_env, free_port
 from tests.images import noise_png
 
@@ -286,13 +290,113 @@ def cold_start_table(times: int) -> list[str]:
     ]
 
 
+def predict_inputs(**overrides: Any) -> dict[str, Any]:
+    """All 12 inputs with the hosted model's defaults, for calling predict() directly."""
+    return {
+        "openai_api_key": Secret(KEY),
+        "prompt": "a lighthouse at dusk",
+        "aspect_ratio": "1:1",
+        "input_fidelity": "low",
+        "input_images": None,
+        "number_of_images": 1,
+        "quality": "low",
+        "background": "auto",
+        "output_compression": 90,
+        "output_format": "jpeg",
+        "moderation": "auto",
+        "user_id": None,
+        **overrides,
+    }
+
+
+async def loop_stalls(
+    heavy: Predictor, light: Predictor, heavy_inputs: dict[str, Any], light_inputs: dict[str, Any]
+) -> tuple[float, list[float]]:
+    """The longest the loop was held (s) during a heavy prediction, and the light
+    predictions' durations (s) run back to back beside it."""
+    worst, lights, running = 0.0, [], True
+
+    async def watch() -> None:
+        nonlocal worst
+        while running:
+            started = time.perf_counter()
+            await asyncio.sleep(0.001)
+            worst = max(worst, time.perf_counter() - started - 0.001)
+
+    async def light_ones() -> None:
+        while running:
+            started = time.perf_counter()
+            await light.predict(**light_inputs)
+            lights.append(time.perf_counter() - started)
+
+    tasks = [asyncio.create_task(watch()), asyncio.create_task(light_ones())]
+    await heavy.predict(**heavy_inputs)
+    running = False
+    await asyncio.gather(*tasks)
+    return worst, lights
+
+
+def event_loop_table() -> list[str]:
+    """predict() called in this process, as coglet's worker calls it, with a heavy
+    edit (16 large PNG inputs as JSON data URLs, ten 1536x1024 PNGs back) and light
+    generations sharing its event loop."""
+    with (
+        standin(0.0, heavy=True) as heavy_url,
+        standin(0.0) as light_url,
+        tempfile.TemporaryDirectory() as directory,
+    ):
+        paths = []
+        for index in range(16):
+            paths.append(Path(directory) / f"input_{index}.png")
+            paths[-1].write_bytes(noise_png(1024 + index))
+        predictors = []
+        for url in (heavy_url, light_url):
+            os.environ["OPENAI_BASE_URL"] = url
+            predictors.append(Predictor())
+            predictors[-1].setup()
+        heavy_inputs = predict_inputs(
+            input_images=paths,
+            moderation="low",
+            number_of_images=10,
+            aspect_ratio="3:2",
+            output_format="png",
+        )
+        light_inputs = predict_inputs()
+
+        async def measure() -> tuple[list[float], float, list[float]]:
+            alone = []
+            for _ in range(20):
+                started = time.perf_counter()
+                await predictors[1].predict(**light_inputs)
+                alone.append(time.perf_counter() - started)
+            worst, beside = await loop_stalls(*predictors, heavy_inputs, light_inputs)
+            return alone, worst, beside
+
+        baseline, worst, beside = asyncio.run(measure())
+    ms = 1000
+    return [
+        "The event loop, beside one heavy edit (16 PNG inputs of about 3 MB as JSON data "
+        "URLs, ten 1536x1024 PNGs back):",
+        "",
+        "| | median (ms) | worst (ms) |",
+        "| --- | ---: | ---: |",
+        f"| light prediction alone ({len(baseline)}) | {statistics.median(baseline) * ms:.1f} | "
+        f"{max(baseline) * ms:.1f} |",
+        f"| light prediction beside the heavy one ({len(beside)}) | "
+        f"{statistics.median(beside) * ms:.1f} | {max(beside) * ms:.1f} |",
+        f"| longest hold of the event loop | | **{worst * ms:.1f}** |",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--latency", type=float, default=1.0, help="upstream seconds")
     parser.add_argument("--rounds", type=int, default=4, help="predictions per slot")
     parser.add_argument("--overhead-count", type=int, default=300)
     parser.add_argument(
-        "--only", action="append", choices=["throughput", "overhead", "memory", "cold-start"]
+        "--only",
+        action="append",
+        choices=["throughput", "overhead", "memory", "cold-start", "event-loop"],
     )
     args = parser.parse_args()
     max_concurrency = int(container_env()["COG_MAX_CONCURRENCY"])
@@ -307,6 +411,7 @@ def main() -> None:
         "overhead": lambda: overhead_table(args.overhead_count),
         "memory": lambda: memory_table(max_concurrency, args.latency),
         "cold-start": lambda: cold_start_table(5),
+        "event-loop": event_loop_table,
     }
     for name in args.only or tables:
         print("\n".join(tables[name]()), end="\n\n", flush=True)

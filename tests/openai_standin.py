@@ -186,6 +186,15 @@ DROP_CONNECTION = object()
 
 
 @dataclass(frozen=True)
+class CutShort:
+    """A scripted 200 whose JSON body stops after `sent` bytes of `body`: the
+    connection is closed mid-answer, as a dropped link or a proxy's timeout does."""
+
+    body: bytes
+    sent: int
+
+
+@dataclass(frozen=True)
 class ScriptedFailure:
     status: int
     body: Any  # a dict is sent as JSON, bytes or str as they are, or DROP_CONNECTION
@@ -329,7 +338,7 @@ class StandIn:
             _check_api_key(recorded.headers.get("authorization", ""))
             await parse(request, recorded)
             if failure is not None:
-                return _scripted_response(request, failure)
+                return await _scripted_response(request, failure)
             params = recorded.params
             self._check_model(params["model"])
             if recorded.path.endswith("/edits"):
@@ -394,7 +403,20 @@ def _check_against_spec(body: dict[str, Any], schema_name: str) -> None:
         raise OpenAIError(400, f"Invalid request: {error.message}", param=param)
 
 
-def _scripted_response(request: web.Request, failure: ScriptedFailure) -> web.Response:
+async def _scripted_response(request: web.Request, failure: ScriptedFailure) -> web.StreamResponse:
+    if isinstance(failure.body, CutShort):
+        response = web.StreamResponse(
+            status=200,
+            headers={
+                "Content-Type": "application/json",
+                "Content-Length": str(len(failure.body.body)),
+            },
+        )
+        await response.prepare(request)
+        await response.write(failure.body.body[: failure.body.sent])
+        if request.transport is not None:
+            request.transport.abort()
+        return response
     if failure.body is DROP_CONNECTION:
         if request.transport is not None:
             request.transport.abort()

@@ -14,7 +14,7 @@ import requests
 
 from tests.cog_server import CogServer
 from tests.conftest import API_KEY, decode_data_uri
-from tests.openai_standin import DROP_CONNECTION, StandIn
+from tests.openai_standin import DROP_CONNECTION, CutShort, StandIn
 
 # The errors server gives up fast: one retry, one second per attempt.
 TIMEOUT, RETRIES = 1, 1
@@ -219,6 +219,41 @@ def test_fewer_images_than_asked_are_returned(errors_server: CogServer, openai: 
     assert "OpenAI returned 1 of the 3 images asked for; here is that one." in result["logs"]
     metrics = result["metrics"]
     assert (metrics["image_output_count"], metrics["token_output_count"]) == (1, 2112)
+
+
+def answer_with(*images: bytes) -> bytes:
+    data = [{"b64_json": base64.b64encode(image).decode()} for image in images]
+    return json.dumps({"created": 1, "data": data, "usage": USAGE}).encode()
+
+
+@pytest.mark.parametrize("broken", ["cut short", "broken JSON"])
+def test_images_before_a_broken_answer_are_kept(
+    errors_server: CogServer, openai: StandIn, broken: str
+) -> None:
+    predict(errors_server, number_of_images=2)  # real images to send back
+    first, second = openai.requests[0].response_images
+    body = answer_with(first, second)
+    cut = body.index(b"}", body.index(b"b64_json")) + 1 + len(b', {"b64_json": "')
+    failure = CutShort(body, cut) if broken == "cut short" else body[:cut] + b"!!"
+    openai.fail_next(200, failure, headers={"content-type": "application/json"})
+    result = predict(errors_server, number_of_images=2)
+    assert result["status"] == "succeeded", result.get("error")
+    assert [decode_data_uri(uri)[1] for uri in result["output"]] == [first]
+    assert "after 1 image(s); those are kept." in result["logs"]
+    assert "OpenAI returned 1 of the 2 images asked for; here is that one." in result["logs"]
+    assert_still_serving(errors_server, openai)
+
+
+def test_answer_cut_before_any_image_fails_clearly(
+    errors_server: CogServer, openai: StandIn
+) -> None:
+    body = answer_with(b"x" * 1000)
+    openai.fail_next(200, CutShort(body, 40))
+    message = failure_message(predict(errors_server))
+    assert message == (
+        "OpenAI's answer broke off (the connection was lost or too slow). Try again."
+    )
+    assert_still_serving(errors_server, openai)
 
 
 def test_invalid_key(errors_server: CogServer, openai: StandIn) -> None:

@@ -1,26 +1,32 @@
 """Unit tests: OpenAI's images written to files, byte for byte."""
 
+import asyncio
 import base64
 import os
 import time
 from pathlib import Path
 
 import pytest
-from openai.types import ImagesResponse
 
 from gpt_image.formats import sniff_format
-from gpt_image.outputs import OutputDirs, OutputError, save_images
-from tests.images import make_image
+from gpt_image.outputs import DECODE_CHARS, ImageFiles, OutputDirs, OutputError
+from tests.images import make_image, noise_png
 
 
-def response(*images: bytes | str, output_format: str = "webp") -> ImagesResponse:
-    data = [
-        {"b64_json": image if isinstance(image, str) else base64.b64encode(image).decode()}
-        for image in images
-    ]
-    return ImagesResponse.model_validate(
-        {"created": 0, "data": data, "output_format": output_format}
-    )
+def b64(image: bytes) -> str:
+    return base64.b64encode(image).decode()
+
+
+def saved(directory: Path, expected: int, *images: str) -> tuple[list[Path], list[str]]:
+    """Feed base64 images to ImageFiles as an answer delivers them; return finish()."""
+
+    async def feed() -> tuple[list[Path], list[str]]:
+        files = ImageFiles(directory)
+        for image in images:
+            await files.add(image)
+        return files.finish(expected)
+
+    return asyncio.run(feed())
 
 
 @pytest.fixture
@@ -31,52 +37,53 @@ def directory(tmp_path: Path) -> Path:
 
 def test_images_are_written_unchanged_in_order(directory: Path) -> None:
     images = [make_image("WEBP", (10 + i, 10)) for i in range(3)]
-    paths, notes = save_images(response(*images), directory, 3)
+    paths, notes = saved(directory, 3, *map(b64, images))
     assert [p.name for p in paths] == ["output_0.webp", "output_1.webp", "output_2.webp"]
     assert [p.read_bytes() for p in paths] == images
     assert notes == []
     assert sorted(directory.iterdir()) == paths  # no partial files left
 
 
+def test_large_images_are_decoded_piece_by_piece(directory: Path) -> None:
+    image = noise_png(700)  # base64 longer than several decoding pieces
+    assert len(b64(image)) > 2 * DECODE_CHARS
+    (path,), _ = saved(directory, 1, b64(image))
+    assert path.read_bytes() == image
+
+
 def test_extension_is_the_real_format_not_the_announced_one(directory: Path) -> None:
-    png, jpeg = make_image("PNG"), make_image("JPEG")
-    paths, _ = save_images(response(png, jpeg, output_format="webp"), directory, 2)
+    paths, _ = saved(directory, 2, b64(make_image("PNG")), b64(make_image("JPEG")))
     assert [p.name for p in paths] == ["output_0.png", "output_1.jpeg"]
 
 
 def test_no_images_is_an_error(directory: Path) -> None:
     with pytest.raises(OutputError, match="without any images"):
-        save_images(response(), directory, 1)
+        saved(directory, 1)
+    assert not directory.exists()
 
 
 def test_fewer_images_than_asked_are_returned_with_a_note(directory: Path) -> None:
     images = [make_image("PNG", (10 + i, 10)) for i in range(2)]
-    paths, notes = save_images(response(*images), directory, 3)
+    paths, notes = saved(directory, 3, *map(b64, images))
     assert [p.read_bytes() for p in paths] == images
     assert notes == ["OpenAI returned 2 of the 3 images asked for; here are those 2."]
 
 
 def test_unreadable_images_are_left_out(directory: Path) -> None:
     good = make_image("PNG")
-    paths, notes = save_images(response("not base64!", good), directory, 2)
+    paths, notes = saved(directory, 2, "not base64!", b64(good))
     assert [(p.name, p.read_bytes()) for p in paths] == [("output_0.png", good)]
     assert notes == [
         "OpenAI returned image 1 in an unreadable form; left out.",
         "OpenAI returned 1 of the 2 images asked for; here is that one.",
     ]
+    assert sorted(directory.iterdir()) == paths
 
 
-@pytest.mark.parametrize("b64", ["not base64!", base64.b64encode(b"plain text").decode()])
-def test_nothing_readable_is_an_error_and_leaves_nothing(directory: Path, b64: str) -> None:
+@pytest.mark.parametrize("bad", ["not base64!", b64(b"plain text")])
+def test_nothing_readable_is_an_error_and_leaves_nothing(directory: Path, bad: str) -> None:
     with pytest.raises(OutputError, match="OpenAI returned its image in an unreadable form"):
-        save_images(response(b64), directory, 1)
-    assert not directory.exists()
-
-
-def test_a_failed_write_leaves_no_half_set(directory: Path) -> None:
-    (directory / "output_1.png.partial").mkdir()  # the second write cannot happen
-    with pytest.raises(OSError):
-        save_images(response(make_image("PNG"), make_image("PNG")), directory, 2)
+        saved(directory, 1, bad)
     assert not directory.exists()
 
 
