@@ -4,7 +4,6 @@ Each call logs what it sends (never the key or the images), which the caller
 sees in the prediction's logs.
 """
 
-import asyncio
 import math
 import os
 import re
@@ -20,8 +19,8 @@ from gpt_image.errors import MIN_KEY_CHARS, PredictionError
 from gpt_image.inputs import InputImage
 from gpt_image.request import (
     ImageOptions,
+    JsonEditBody,
     generation_params,
-    json_edit_bytes,
     json_edit_params,
     multipart_edit_params,
     use_json_edit,
@@ -134,16 +133,19 @@ async def edit(
     the answer unread, to be streamed."""
     if use_json_edit(options, images):
         print(f"POST /v1/images/edits (JSON) {_describe(json_edit_params(options, model))}")
-        # Sixteen large images make tens of megabytes of data URLs: built off the
-        # event loop, so predictions beside this one are not held up.
-        body = await asyncio.to_thread(json_edit_bytes, options, model, images)
+        body = JsonEditBody(options, model, images)
         # The SDK's edit() speaks multipart only; post() keeps its authentication,
-        # retries (resending these same bytes) and error types.
+        # retries and error types.
+        headers = {
+            RAW_RESPONSE_HEADER: "stream",
+            "Content-Type": "application/json",
+            "Content-Length": str(body.length),
+        }
         request = client.post(
             "/images/edits",
-            body=body,
+            content=body,  # type: ignore[arg-type]  # any re-iterable byte stream
             cast_to=ImagesResponse,
-            options={"headers": {RAW_RESPONSE_HEADER: "stream"}},
+            options={"headers": headers},
         )
         async with AsyncResponseContextManager(request) as response:
             yield response

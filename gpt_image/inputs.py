@@ -7,7 +7,6 @@ Pillow reads is converted to PNG (keeping transparency), and an image over OpenA
 request is made, with a message that names the image by its position.
 """
 
-import base64
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,16 +73,16 @@ class InputImage:
 
     @property
     def upload_file(self) -> UploadFile:
-        return f"image_{self.position}.{self.format}", self.data, MIME_TYPES[self.format]
+        return f"image_{self.position}.{self.format}", self.data, self.mime_type
 
     @property
-    def data_url(self) -> str:
-        return f"data:{MIME_TYPES[self.format]};base64,{base64.b64encode(self.data).decode()}"
+    def mime_type(self) -> str:
+        return MIME_TYPES[self.format]
 
     @property
     def data_url_length(self) -> int:
-        """len(self.data_url), without building it."""
-        return len(f"data:{MIME_TYPES[self.format]};base64,") + 4 * -(-len(self.data) // 3)
+        """The length of the image as a data URL, without building it."""
+        return len(f"data:{self.mime_type};base64,") + 4 * -(-len(self.data) // 3)
 
     def summary(self) -> str:
         what = self.change or "sent as is"

@@ -17,6 +17,8 @@ upstream latency, on this machine. Prints Markdown tables:
 import argparse
 import asyncio
 import base64
+import contextlib
+import io
 import os
 import platform
 import socket
@@ -372,7 +374,8 @@ def event_loop_table() -> list[str]:
             worst, beside = await loop_stalls(*predictors, heavy_inputs, light_inputs)
             return alone, worst, beside
 
-        baseline, worst, beside = asyncio.run(measure())
+        with contextlib.redirect_stdout(io.StringIO()):  # the predictions' logs
+            baseline, worst, beside = asyncio.run(measure())
     ms = 1000
     return [
         "The event loop, beside one heavy edit (16 PNG inputs of about 3 MB as JSON data "

@@ -196,3 +196,13 @@ def test_image_too_large_for_a_data_url_falls_back_to_multipart(
     request = openai.requests[0]
     assert request.files[0].data == big
     assert "moderation 'low' was not applied" in result["logs"]
+
+
+def test_retried_json_edit_sends_the_same_body(server: CogServer, openai: StandIn) -> None:
+    error = {"error": {"message": "boom", "type": "server_error", "param": None, "code": None}}
+    openai.fail_next(500, error)
+    png, jpeg = make_image("PNG"), make_image("JPEG")
+    succeeded(edit(server, [png, jpeg], moderation="low"))
+    first, retried = openai.requests
+    assert first.json == retried.json
+    assert retried.json["images"][1]["image_url"].endswith(base64.b64encode(jpeg).decode())

@@ -1,5 +1,6 @@
 """Unit tests: input images checked, labelled and converted before any request."""
 
+import base64
 import io
 from pathlib import Path
 
@@ -120,6 +121,7 @@ def test_more_than_16_images_are_refused(tmp_path: Path) -> None:
 
 def test_data_url_length_is_computed_without_building_it(tmp_path: Path) -> None:
     for size in (1, 2, 3, 100, 101):
-        (image,) = prepare(tmp_path, make_image("PNG", (size, size)))
-        assert image.data_url_length == len(image.data_url)
-        assert image.data_url.startswith("data:image/png;base64,")
+        image_bytes = make_image("PNG", (size, size))
+        (image,) = prepare(tmp_path, image_bytes)
+        data_url = "data:image/png;base64," + base64.b64encode(image_bytes).decode()
+        assert image.data_url_length == len(data_url)

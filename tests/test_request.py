@@ -1,6 +1,10 @@
 """Unit tests: the hosted model's inputs mapped to OpenAI Images API parameters."""
 
+import asyncio
+import base64
 import json
+import random
+from typing import Any
 
 import pytest
 
@@ -9,14 +13,43 @@ from gpt_image.inputs import InputImage
 from gpt_image.models import model_info
 from gpt_image.request import (
     MAX_DATA_URL_CHARS,
+    READ_BYTES,
     ImageOptions,
+    JsonEditBody,
     adapt_to_model,
     check_options,
     generation_params,
-    json_edit_bytes,
     multipart_edit_params,
     use_json_edit,
 )
+
+
+def json_body(options: ImageOptions, model: str, images: list[InputImage]) -> dict[str, Any]:
+    """The edit's JSON body as the connection receives it; its length as announced."""
+
+    async def collect() -> bytes:
+        return b"".join([piece async for piece in body])
+
+    body = JsonEditBody(options, model, images)
+    sent = asyncio.run(collect())
+    assert len(sent) == body.length
+    body.seek(0)  # as the SDK rewinds it before a retry
+    assert asyncio.run(collect()) == sent
+    return json.loads(sent)
+
+
+def test_json_edit_body_reads_the_same_from_any_position() -> None:
+    data = random.Random(7).randbytes(3 * READ_BYTES + 5)  # several reads' worth
+    images = [InputImage(1, data, "png", 1, 1, "PNG", len(data)), image_of(7)]
+    body = JsonEditBody(ImageOptions(prompt="p", moderation="low"), "m", images)
+    whole = body.read()
+    assert json.loads(whole)["images"][0]["image_url"] == (
+        "data:image/png;base64," + base64.b64encode(data).decode()
+    )
+    for position, size in [(0, 1), (1, 7), (90, 5), (len(whole) - 3, 10), (777_777, 12_345)]:
+        body.seek(position)
+        assert body.read(size) == whole[position : position + size]
+        assert body.tell() == min(len(whole), position + size)
 
 
 def test_generation_defaults_map_to_openai_parameters() -> None:
@@ -66,9 +99,7 @@ def test_user_id_becomes_safety_identifier_only_when_given() -> None:
 
 
 def test_json_edit_sends_user_id_as_user() -> None:
-    body = json.loads(
-        json_edit_bytes(ImageOptions(prompt="p", user_id="u-42"), "m", [image_of(10)])
-    )
+    body = json_body(ImageOptions(prompt="p", user_id="u-42"), "m", [image_of(10)])
     assert body["user"] == "u-42"
     assert "safety_identifier" not in body
 
@@ -154,9 +185,12 @@ def image_of(size: int) -> InputImage:
 def test_json_edit_carries_moderation_and_data_urls() -> None:
     options = ImageOptions(prompt="p", moderation="low", output_format="png")
     images = [image_of(10), image_of(20)]
-    body = json.loads(json_edit_bytes(options, "gpt-image-1", images))
+    body = json_body(options, "gpt-image-1", images)
     assert body["moderation"] == "low"
-    assert body["images"] == [{"image_url": image.data_url} for image in images]
+    assert body["images"] == [
+        {"image_url": "data:image/png;base64," + base64.b64encode(image.data).decode()}
+        for image in images
+    ]
     assert body["input_fidelity"] == "low"
     assert "output_compression" not in body
 
