@@ -8,7 +8,7 @@ import math
 import os
 import re
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from typing import Any, TypeVar
 
 from openai import AsyncOpenAI
@@ -158,9 +158,10 @@ async def edit(
         )
     params = multipart_edit_params(options, model)
     print(f"POST /v1/images/edits (multipart) {_describe(params)}")
-    files = [image.upload_file for image in images]
-    async with client.images.with_streaming_response.edit(image=files, **params) as response:
-        yield response
+    with ExitStack() as open_files:  # streamed from disk; rewound by the SDK for a retry
+        files = [image.upload_file(open_files.enter_context(image.open())) for image in images]
+        async with client.images.with_streaming_response.edit(image=files, **params) as response:
+            yield response
 
 
 def _describe(params: dict[str, Any]) -> str:

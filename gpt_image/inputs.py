@@ -10,6 +10,7 @@ request is made, with a message that names the image by its position.
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
@@ -51,7 +52,7 @@ READABLE_FORMATS = ("PNG", "JPEG", "WEBP", *CONVERTIBLE_FORMATS)
 
 # What the openai SDK sends as one multipart file part: (filename, content, MIME type).
 # Without a filename and type OpenAI rejects the part as application/octet-stream.
-UploadFile = tuple[str, bytes, str]
+UploadFile = tuple[str, BinaryIO, str]
 
 
 class InputImageError(PredictionError):
@@ -63,7 +64,9 @@ class InputImage:
     """One input image as it will be sent, and what was done to get there."""
 
     position: int  # 1-based, as the caller counts
-    data: bytes
+    # The caller's file, sent from disk as it is (sixteen large images are never all
+    # in memory), or the image converted for OpenAI.
+    content: Path | bytes
     format: str  # "png", "jpeg" or "webp": what is sent
     width: int
     height: int
@@ -72,17 +75,33 @@ class InputImage:
     change: str | None = None  # None when sent as it is
 
     @property
-    def upload_file(self) -> UploadFile:
-        return f"image_{self.position}.{self.format}", self.data, self.mime_type
-
-    @property
     def mime_type(self) -> str:
         return MIME_TYPES[self.format]
 
     @property
+    def size(self) -> int:
+        if isinstance(self.content, bytes):
+            return len(self.content)
+        return self.content.stat().st_size
+
+    def open(self) -> BinaryIO:
+        if isinstance(self.content, bytes):
+            return io.BytesIO(self.content)
+        return self.content.open("rb")
+
+    def read(self, offset: int, size: int) -> bytes:
+        """Up to `size` bytes from `offset`."""
+        with self.open() as file:
+            file.seek(offset)
+            return file.read(size)
+
+    def upload_file(self, file: BinaryIO) -> UploadFile:
+        return f"image_{self.position}.{self.format}", file, self.mime_type
+
+    @property
     def data_url_length(self) -> int:
         """The length of the image as a data URL, without building it."""
-        return len(f"data:{self.mime_type};base64,") + 4 * -(-len(self.data) // 3)
+        return len(f"data:{self.mime_type};base64,") + 4 * -(-self.size // 3)
 
     def summary(self) -> str:
         what = self.change or "sent as is"
@@ -99,31 +118,33 @@ def prepare_input_images(paths: list[Path]) -> list[InputImage]:
             f"{len(paths)} input images were given, but OpenAI accepts at most {MAX_IMAGES}. "
             "Remove some and try again."
         )
-    return [_prepare(path.read_bytes(), position) for position, path in enumerate(paths, 1)]
+    return [_prepare(path, position) for position, path in enumerate(paths, 1)]
 
 
-def _prepare(data: bytes, position: int) -> InputImage:
-    if not data:
+def _prepare(path: Path, position: int) -> InputImage:
+    size = path.stat().st_size
+    if not size:
         raise InputImageError(f"Input image {position} is an empty file. Check the upload.")
-    source_format, width, height = _check_decodes(data, position)
-    passthrough = sniff_format(data)
-    too_large = len(data) >= MAX_IMAGE_BYTES
+    source_format, width, height = _check_decodes(path, position)
+    with path.open("rb") as file:
+        passthrough = sniff_format(file.read(16))
+    too_large = size >= MAX_IMAGE_BYTES
     if passthrough is not None and not too_large:
-        return InputImage(position, data, passthrough, width, height, source_format, len(data))
+        return InputImage(position, path, passthrough, width, height, source_format, size)
 
-    png, (new_width, new_height) = _as_png(data, downscale=too_large)
+    png, (new_width, new_height) = _as_png(path, downscale=too_large)
     change = (
         f"re-encoded as a {new_width}x{new_height} PNG to get under OpenAI's 50 MB limit"
         if too_large
         else "converted to PNG"
     )
-    return InputImage(position, png, "png", width, height, source_format, len(data), change)
+    return InputImage(position, png, "png", width, height, source_format, size, change)
 
 
-def _check_decodes(data: bytes, position: int) -> tuple[str, int, int]:
+def _check_decodes(path: Path, position: int) -> tuple[str, int, int]:
     """Decode the image fully, within the pixel limit; return its format and size."""
     try:
-        image = Image.open(io.BytesIO(data), formats=READABLE_FORMATS)
+        image = Image.open(path, formats=READABLE_FORMATS)
     except Image.DecompressionBombError as error:
         raise _too_many_pixels(position) from error
     except UnidentifiedImageError as error:
@@ -159,9 +180,9 @@ def _too_many_pixels(position: int, size: str = "") -> InputImageError:
     )
 
 
-def _as_png(data: bytes, downscale: bool) -> tuple[bytes, tuple[int, int]]:
+def _as_png(path: Path, downscale: bool) -> tuple[bytes, tuple[int, int]]:
     """The first frame as PNG, keeping transparency; optionally shrunk to fit."""
-    with Image.open(io.BytesIO(data), formats=READABLE_FORMATS) as image:
+    with Image.open(path, formats=READABLE_FORMATS) as image:
         has_alpha = image.has_transparency_data
         frame = image.convert("RGBA" if has_alpha else "RGB")
     if downscale:

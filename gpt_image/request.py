@@ -175,7 +175,7 @@ class JsonEditBody:
 
 
 def _part_length(part: bytes | InputImage) -> int:
-    return len(part) if isinstance(part, bytes) else 4 * -(-len(part.data) // 3)
+    return len(part) if isinstance(part, bytes) else 4 * -(-part.size // 3)
 
 
 def _part_slice(part: bytes | InputImage, offset: int, size: int) -> bytes:
@@ -184,7 +184,7 @@ def _part_slice(part: bytes | InputImage, offset: int, size: int) -> bytes:
         return part[offset : offset + size]
     skip = offset % 4  # base64 comes in groups of 4 characters for 3 bytes
     first, groups = offset // 4 * 3, -(-(skip + size) // 4)
-    encoded = base64.b64encode(part.data[first : first + groups * 3])
+    encoded = base64.b64encode(part.read(first, groups * 3))
     return encoded[skip : skip + size]
 
 

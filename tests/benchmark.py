@@ -41,6 +41,7 @@ from gpt_image.models import DEFAULT_MODEL
 from predict import Predictor
 from tests.cog_server import CogServer, container_env, free_port
 from tests.images import noise_png
+from tests.openai_standin import _render_noise
 
 KEY = "sk-benchmark-0123456789"
 REQUEST = {"openai_api_key": KEY, "prompt": "a lighthouse at dusk"}
@@ -181,36 +182,38 @@ def overhead_table(count: int) -> list[str]:
     ]
 
 
-def tree_rss(pid: int) -> int:
-    """Resident memory of a process and all its descendants, in bytes."""
-    total, pending = 0, [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            total += int(status.split("VmRSS:")[1].split()[0]) * 1024
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending += [int(c) for c in (task / "children").read_text().split()]
-        except (FileNotFoundError, IndexError, ProcessLookupError):
-            continue
-    return total
+def rss(pid: int) -> int:
+    """Resident memory of one process, in bytes (0 once it is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+    return int(status.split("VmRSS:")[1].split()[0]) * 1024
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
 
 
 @contextmanager
-def peak_rss(pid: int) -> Iterator[list[int]]:
-    """Samples the process tree's memory every 20 ms; yields [peak] when done."""
-    result = [tree_rss(pid)]
+def peak_rss(pids: list[int]) -> Iterator[list[int]]:
+    """Samples each process's memory every 20 ms; yields the peaks, filled in when done."""
+    peaks = [rss(pid) for pid in pids]
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.is_set():
-            result[0] = max(result[0], tree_rss(pid))
+            for index, pid in enumerate(pids):
+                peaks[index] = max(peaks[index], rss(pid))
             time.sleep(0.02)
 
     thread = threading.Thread(target=sample)
     thread.start()
     try:
-        yield result
+        yield peaks
     finally:
         stop.set()
         thread.join()
@@ -239,42 +242,54 @@ def file_server(files: dict[str, bytes]) -> Iterator[str]:
 
 def memory_table(concurrency: int, latency: float) -> list[str]:
     outputs = {**REQUEST, "number_of_images": 10, "aspect_ratio": "3:2", "output_format": "png"}
+    output_bytes = sum(len(_render_noise(1536, 1024, "png", index)) for index in range(10))
     png = noise_png(1024)
-    size = f"{len(png) / 1024 / 1024:.0f} MB"
     data_uri = "data:image/png;base64," + base64.b64encode(png).decode()
+    mb = 1024 * 1024
     rows = [
-        f"Peak memory of the server (coglet and its Python worker), {concurrency} predictions "
-        f"at once, upstream latency {latency:g} s:",
+        f"Memory at {concurrency} predictions at once, upstream latency {latency:g} s: the "
+        "Python worker that runs predict(), and coglet's server process apart (MiB):",
         "",
-        "| load per prediction | idle (MiB) | peak (MiB) | per prediction (MiB) |",
-        "| --- | ---: | ---: | ---: |",
+        "| load per prediction | image bytes | worker idle | worker peak | worker per "
+        "prediction | coglet per prediction |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     with file_server({"input.png": png}) as files:
         loads = {
-            "10 outputs of 1536x1024 PNG, 4.7 MB each": outputs,
-            f"16 input images of {size}, as URLs": {
-                **REQUEST,
-                "input_images": [f"{files}/input.png"] * 16,
-            },
-            f"16 input images of {size}, as data URIs": {
-                **REQUEST,
-                "input_images": [data_uri] * 16,
-            },
+            "10 outputs of 1536x1024 PNG": (outputs, output_bytes),
+            f"16 input images of {len(png) / mb:.1f} MB, as URLs": (
+                {**REQUEST, "input_images": [f"{files}/input.png"] * 16},
+                16 * len(png),
+            ),
+            f"16 input images of {len(png) / mb:.1f} MB, as data URIs": (
+                {**REQUEST, "input_images": [data_uri] * 16},
+                16 * len(png),
+            ),
         }
-        for name, payload in loads.items():
-            rows.append(memory_row(name, payload, concurrency, latency))
+        for name, (payload, image_bytes) in loads.items():
+            worker_idle, worker_peak, coglet_idle, coglet_peak = memory_run(
+                payload, concurrency, latency
+            )
+            rows.append(
+                f"| {name} | {image_bytes / mb:.1f} | {worker_idle / mb:.0f} | "
+                f"{worker_peak / mb:.0f} | {(worker_peak - worker_idle) / concurrency / mb:.1f} | "
+                f"{(coglet_peak - coglet_idle) / concurrency / mb:.1f} |"
+            )
     return rows
 
 
-def memory_row(name: str, payload: dict[str, Any], concurrency: int, latency: float) -> str:
-    mib = 1024 * 1024
+def memory_run(
+    payload: dict[str, Any], concurrency: int, latency: float
+) -> tuple[int, int, int, int]:
+    """Idle and peak memory of the worker, then of coglet's server, for one load."""
     with standin(latency, heavy=True) as url, cog_server(url) as server:
         assert server.process is not None
-        idle = tree_rss(server.process.pid)
-        with peak_rss(server.process.pid) as peak:
+        coglet = server.process.pid
+        (worker,) = children(coglet)
+        idle = [rss(worker), rss(coglet)]
+        with peak_rss([worker, coglet]) as peaks:
             asyncio.run(through_server(server, concurrency, concurrency, payload))
-    per = (peak[0] - idle) / concurrency
-    return f"| {name} | {idle / mib:.0f} | {peak[0] / mib:.0f} | {per / mib:.0f} |"
+    return idle[0], peaks[0], idle[1], peaks[1]
 
 
 def cold_start_table(times: int) -> list[str]:

@@ -198,11 +198,17 @@ def test_image_too_large_for_a_data_url_falls_back_to_multipart(
     assert "moderation 'low' was not applied" in result["logs"]
 
 
-def test_retried_json_edit_sends_the_same_body(server: CogServer, openai: StandIn) -> None:
+@pytest.mark.parametrize("moderation", ["low", "auto"])  # JSON, multipart
+def test_a_retried_edit_sends_the_same_images(
+    server: CogServer, openai: StandIn, moderation: str
+) -> None:
     error = {"error": {"message": "boom", "type": "server_error", "param": None, "code": None}}
     openai.fail_next(500, error)
     png, jpeg = make_image("PNG"), make_image("JPEG")
-    succeeded(edit(server, [png, jpeg], moderation="low"))
+    succeeded(edit(server, [png, jpeg], moderation=moderation))
     first, retried = openai.requests
-    assert first.json == retried.json
-    assert retried.json["images"][1]["image_url"].endswith(base64.b64encode(jpeg).decode())
+    assert (first.json, first.files) == (retried.json, retried.files)
+    if moderation == "low":
+        assert retried.json["images"][1]["image_url"].endswith(base64.b64encode(jpeg).decode())
+    else:
+        assert [file.data for file in retried.files] == [png, jpeg]

@@ -10,10 +10,17 @@ from PIL import Image
 from gpt_image.inputs import (
     CONVERTIBLE_FORMATS,
     MAX_IMAGE_BYTES,
+    InputImage,
     InputImageError,
     prepare_input_images,
 )
 from tests.images import animated_gif, make_image, noise_png, png_claiming
+
+
+def sent(image: InputImage) -> bytes:
+    """The bytes that go to OpenAI for this image."""
+    with image.open() as file:
+        return file.read()
 
 
 def prepare(tmp_path: Path, *files: bytes):
@@ -35,8 +42,9 @@ def decoded(data: bytes) -> Image.Image:
 def test_openai_formats_go_byte_for_byte(tmp_path: Path, fmt: str, name: str) -> None:
     data = make_image(fmt)
     (image,) = prepare(tmp_path, data)
-    assert image.data == data
-    assert image.upload_file == (f"image_1.{name}", data, f"image/{name}")
+    assert sent(image) == data
+    with image.open() as file:
+        assert image.upload_file(file) == (f"image_1.{name}", file, f"image/{name}")
     assert image.change is None
     assert image.summary() == f"Input image 1: {fmt} 64x48, {len(data)} bytes, sent as is"
 
@@ -44,7 +52,7 @@ def test_openai_formats_go_byte_for_byte(tmp_path: Path, fmt: str, name: str) ->
 def test_multi_picture_jpeg_goes_as_jpeg(tmp_path: Path) -> None:
     data = make_image("MPO")
     (image,) = prepare(tmp_path, data)
-    assert (image.format, image.data) == ("jpeg", data)
+    assert (image.format, sent(image)) == ("jpeg", data)
 
 
 # Formats the installed Pillow can write, to test the conversion of each.
@@ -56,8 +64,8 @@ def test_other_formats_are_converted_to_png(tmp_path: Path, fmt: str) -> None:
     source = make_image(fmt, mode="1" if fmt == "XBM" else "RGB")
     (image,) = prepare(tmp_path, source)
     assert image.format == "png"
-    assert image.upload_file[0] == "image_1.png"
-    assert decoded(image.data).format == "PNG"
+    assert image.upload_file(io.BytesIO())[0] == "image_1.png"
+    assert decoded(sent(image)).format == "PNG"
     assert image.change == "converted to PNG"
     assert image.source_format == fmt
 
@@ -65,14 +73,14 @@ def test_other_formats_are_converted_to_png(tmp_path: Path, fmt: str) -> None:
 def test_conversion_keeps_transparency(tmp_path: Path) -> None:
     source = make_image("TIFF", mode="RGBA")
     (image,) = prepare(tmp_path, source)
-    converted = decoded(image.data)
+    converted = decoded(sent(image))
     assert converted.mode == "RGBA"
     assert converted.getpixel((0, 0)) == (200, 30, 90, 128)
 
 
 def test_gif_sends_its_first_frame_with_transparency(tmp_path: Path) -> None:
     (image,) = prepare(tmp_path, animated_gif())
-    frame = decoded(image.data)
+    frame = decoded(sent(image))
     assert frame.mode == "RGBA"
     assert frame.getpixel((5, 5))[3] == 0  # transparent half
     assert frame.getpixel((30, 5)) == (255, 0, 0, 255)  # red, not the blue second frame
@@ -82,8 +90,8 @@ def test_image_over_50_mb_is_downscaled_under_it(tmp_path: Path) -> None:
     source = noise_png(3700)
     assert len(source) > MAX_IMAGE_BYTES
     (image,) = prepare(tmp_path, source)
-    assert len(image.data) < MAX_IMAGE_BYTES
-    assert decoded(image.data).size == (2048, 2048)
+    assert len(sent(image)) < MAX_IMAGE_BYTES
+    assert decoded(sent(image)).size == (2048, 2048)
     assert image.change == "re-encoded as a 2048x2048 PNG to get under OpenAI's 50 MB limit"
     assert image.summary().startswith("Input image 1: PNG 3700x3700, 52.")
 

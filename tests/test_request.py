@@ -188,7 +188,10 @@ def test_json_edit_carries_moderation_and_data_urls() -> None:
     body = json_body(options, "gpt-image-1", images)
     assert body["moderation"] == "low"
     assert body["images"] == [
-        {"image_url": "data:image/png;base64," + base64.b64encode(image.data).decode()}
+        {
+            "image_url": "data:image/png;base64,"
+            + base64.b64encode(image.read(0, image.size)).decode()
+        }
         for image in images
     ]
     assert body["input_fidelity"] == "low"
