@@ -9,7 +9,8 @@ upstream latency, on this machine. Prints Markdown tables:
 - peak memory of the server at full load with the largest payloads;
 - cold start, process start to READY;
 - the event loop: the longest the predictor's loop is held while a heavy edit
-  runs, and the worst wait of light predictions beside it.
+  runs, and the worst wait of light predictions beside it;
+- with --only soak: minutes of heavy load under every upstream fault (tests/soak.py).
 
     python -m tests.benchmark [--latency 1.0] [--rounds 4] [--only event-loop]
 """
@@ -30,6 +31,7 @@ import threading
 import time
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +41,10 @@ from cog import Secret
 
 from gpt_image.models import DEFAULT_MODEL
 from predict import Predictor
-from tests.cog_server import CogServer, container_env, free_port
+from tests.cog_server import CogServer, container_env, free_port, rss
 from tests.images import noise_png
 from tests.openai_standin import _render_noise
+from tests.soak import run_soak
 
 KEY = "sk-benchmark-0123456789"
 REQUEST = {"openai_api_key": KEY, "prompt": "a lighthouse at dusk"}
@@ -72,9 +75,13 @@ def wait_for_port(port: int) -> None:
     raise TimeoutError(f"nothing listens on port {port}")
 
 
+# The same interface with nothing behind it: what cog itself costs per prediction.
+TRIVIAL_PREDICTOR = "tests/trivial_predictor.py:Predictor"
+
+
 @contextmanager
-def cog_server(base_url: str) -> Iterator[CogServer]:
-    server = CogServer(env={"OPENAI_BASE_URL": base_url}).start()
+def cog_server(base_url: str, env: dict[str, str] | None = None) -> Iterator[CogServer]:
+    server = CogServer(env={"OPENAI_BASE_URL": base_url, **(env or {})}).start()
     try:
         yield server
     finally:
@@ -182,22 +189,6 @@ def overhead_table(count: int) -> list[str]:
     ]
 
 
-def rss(pid: int) -> int:
-    """Resident memory of one process, in bytes (0 once it is gone)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return 0
-    return int(status.split("VmRSS:")[1].split()[0]) * 1024
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(child) for child in (task / "children").read_text().split()]
-    return found
-
-
 @contextmanager
 def peak_rss(pids: list[int]) -> Iterator[list[int]]:
     """Samples each process's memory every 20 ms; yields the peaks, filled in when done."""
@@ -248,11 +239,12 @@ def memory_table(concurrency: int, latency: float) -> list[str]:
     mb = 1024 * 1024
     rows = [
         f"Memory at {concurrency} predictions at once, upstream latency {latency:g} s: the "
-        "Python worker that runs predict(), and coglet's server process apart (MiB):",
+        "Python worker that runs predict(), with the share cog's own input handling takes "
+        "(the same interface with nothing behind it), and coglet's server process apart (MiB):",
         "",
         "| load per prediction | image bytes | worker idle | worker peak | worker per "
-        "prediction | coglet per prediction |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "prediction | of which cog's | coglet per prediction |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     with file_server({"input.png": png}) as files:
         loads = {
@@ -270,22 +262,24 @@ def memory_table(concurrency: int, latency: float) -> list[str]:
             worker_idle, worker_peak, coglet_idle, coglet_peak = memory_run(
                 payload, concurrency, latency
             )
+            cog_alone = memory_run(payload, concurrency, latency, TRIVIAL_PREDICTOR)
             rows.append(
                 f"| {name} | {image_bytes / mb:.1f} | {worker_idle / mb:.0f} | "
                 f"{worker_peak / mb:.0f} | {(worker_peak - worker_idle) / concurrency / mb:.1f} | "
+                f"{(cog_alone[1] - cog_alone[0]) / concurrency / mb:.1f} | "
                 f"{(coglet_peak - coglet_idle) / concurrency / mb:.1f} |"
             )
     return rows
 
 
 def memory_run(
-    payload: dict[str, Any], concurrency: int, latency: float
+    payload: dict[str, Any], concurrency: int, latency: float, predictor: str | None = None
 ) -> tuple[int, int, int, int]:
     """Idle and peak memory of the worker, then of coglet's server, for one load."""
-    with standin(latency, heavy=True) as url, cog_server(url) as server:
+    env = {"COG_PREDICT_TYPE_STUB": predictor} if predictor else {}
+    with standin(latency, heavy=True) as url, cog_server(url, env) as server:
         assert server.process is not None
-        coglet = server.process.pid
-        (worker,) = children(coglet)
+        coglet, worker = server.process.pid, server.worker_pid()
         idle = [rss(worker), rss(coglet)]
         with peak_rss([worker, coglet]) as peaks:
             asyncio.run(through_server(server, concurrency, concurrency, payload))
@@ -411,10 +405,11 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=1.0, help="upstream seconds")
     parser.add_argument("--rounds", type=int, default=4, help="predictions per slot")
     parser.add_argument("--overhead-count", type=int, default=300)
+    parser.add_argument("--soak-seconds", type=float, default=180)
     parser.add_argument(
         "--only",
         action="append",
-        choices=["throughput", "overhead", "memory", "cold-start", "event-loop"],
+        choices=["throughput", "overhead", "memory", "cold-start", "event-loop", "soak"],
     )
     args = parser.parse_args()
     max_concurrency = int(container_env()["COG_MAX_CONCURRENCY"])
@@ -430,8 +425,10 @@ def main() -> None:
         "memory": lambda: memory_table(max_concurrency, args.latency),
         "cold-start": lambda: cold_start_table(5),
         "event-loop": event_loop_table,
+        # Not in the default run: minutes of faults. --only soak.
+        "soak": lambda: run_soak(args.soak_seconds, max_concurrency, 10, date.today()).table(),
     }
-    for name in args.only or tables:
+    for name in args.only or [name for name in tables if name != "soak"]:
         print("\n".join(tables[name]()), end="\n\n", flush=True)
 
 

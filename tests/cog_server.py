@@ -20,6 +20,15 @@ import yaml
 from tests.cog_schema import PROJECT_DIR, write_schema
 
 
+def rss(pid: int) -> int:
+    """Resident memory of one process, in bytes (0 once it is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+    return int(status.split("VmRSS:")[1].split()[0]) * 1024
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -105,6 +114,15 @@ class CogServer:
             if response.status_code != 409 or time.monotonic() > deadline:
                 return {"http_status": response.status_code, **response.json()}
             time.sleep(0.05)
+
+    def worker_pid(self) -> int:
+        """The Python worker that runs predict(), a child of coglet's server process."""
+        assert self.process is not None
+        found = []
+        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+            found += (task / "children").read_text().split()
+        (worker,) = found
+        return int(worker)
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace")

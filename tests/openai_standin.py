@@ -201,6 +201,43 @@ class ScriptedFailure:
     headers: dict[str, str]
 
 
+# Faults chosen by the prompt, for runs with many predictions in flight, where a
+# queue of scripted failures cannot say which prediction gets which: a prompt that
+# contains "[fault:<kind>]" gets, on its first, second, ... attempt, the steps below
+# (the last one repeats). "ok" answers normally.
+FAULT_PLANS: dict[str, tuple[str, ...]] = {
+    "500-once": ("500", "ok"),
+    "500-always": ("500",),
+    "429-once": ("429", "ok"),
+    "drop-once": ("drop", "ok"),
+    "cut-early": ("cut-early",),  # the answer stops inside its first image
+    "cut-late": ("cut-late",),  # the answer stops halfway, after some whole images
+    "slow": ("slow",),  # the answer comes after slow_seconds
+}
+FAULT_IN_PROMPT = re.compile(r"\[fault:([a-z0-9-]+)\]")
+SERVER_ERROR = {
+    "error": {
+        "message": "The server had an error while processing your request.",
+        "type": "server_error",
+        "param": None,
+        "code": None,
+    }
+}
+RATE_LIMITED = {
+    "error": {
+        "message": "Rate limit reached for images per minute.",
+        "type": "requests",
+        "param": None,
+        "code": "rate_limit_exceeded",
+    }
+}
+ERROR_STEPS = {
+    "500": ScriptedFailure(500, SERVER_ERROR, {}),
+    "429": ScriptedFailure(429, RATE_LIMITED, {"retry-after": "1"}),
+    "drop": ScriptedFailure(0, DROP_CONNECTION, {}),
+}
+
+
 class StandIn:
     """The server. `latency` (seconds) delays every answer, as OpenAI's minute does;
     `heavy` answers with photograph-sized images; `today` decides which models are
@@ -216,6 +253,8 @@ class StandIn:
         # A test sets hold_until to hold each request until that many have arrived
         # (for at most HOLD_SECONDS): overlap is then proven, not timed.
         self.hold_until = 0
+        self.slow_seconds = 60.0
+        self._attempts: dict[str, int] = {}
         self.in_flight = 0
         self.peak_in_flight = 0
         self.requests: list[RecordedRequest] = []
@@ -248,6 +287,7 @@ class StandIn:
             self._failures.clear()
         self.latency = 0.0
         self.today = self.initial_today
+        self._attempts.clear()
         self.hold_until = 0
         self.peak_in_flight = self.in_flight
 
@@ -343,12 +383,33 @@ class StandIn:
             self._check_model(params["model"])
             if recorded.path.endswith("/edits"):
                 _check_input_fidelity(params)
+            step = self._fault_step(params["prompt"])
+            if step in ERROR_STEPS:
+                return await _scripted_response(request, ERROR_STEPS[step])
             input_images = len(recorded.files) or _json_images(params)
             answer = _make_answer(params, input_images, self.heavy)
         except OpenAIError as error:
             return error.response()
         recorded.response_images = answer.pop("_images")
+        if step == "slow":
+            await asyncio.sleep(self.slow_seconds)
+        if step in ("cut-early", "cut-late"):
+            body = json.dumps(answer).encode()
+            first_image = body.index(b'"b64_json"') + 100
+            cut = first_image if step == "cut-early" else max(first_image, len(body) // 2)
+            return await _scripted_response(request, ScriptedFailure(200, CutShort(body, cut), {}))
         return web.json_response(answer)
+
+    def _fault_step(self, prompt: str) -> str:
+        """What this attempt of a "[fault:...]" prompt gets; "ok" for any other."""
+        found = FAULT_IN_PROMPT.search(prompt)
+        if found is None:
+            return "ok"
+        plan = FAULT_PLANS[found.group(1)]
+        with self._lock:
+            attempt = self._attempts.get(prompt, 0)
+            self._attempts[prompt] = attempt + 1
+        return plan[min(attempt, len(plan) - 1)]
 
     def _check_model(self, model: str) -> None:
         shutdown = IMAGE_MODELS.get(model, self.today)
