@@ -6,6 +6,7 @@ in the project directory. This does the same on this machine, without Docker.
 """
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -60,7 +61,11 @@ class CogServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = env or {}
         self.upload_url = upload_url
-        self.log_path = Path(tempfile.mkstemp(prefix="cog-server-", suffix=".log")[1])
+        # Everything the server writes (its log, cog's downloaded inputs, the
+        # worker's outputs) goes in a directory of its own, removed by stop().
+        self.tmp = Path(tempfile.mkdtemp(prefix="cog-server-"))
+        self.log_path = self.tmp / "server.log"
+        self._final_logs: str | None = None
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60) -> "CogServer":
@@ -68,6 +73,7 @@ class CogServer:
         env = {
             **os.environ,
             **container_env(),
+            "TMPDIR": str(self.tmp),
             **self.env,
             "PORT": str(self.port),
             # The server spawns its worker as `python` from PATH: make it this one.
@@ -80,7 +86,11 @@ class CogServer:
             self.process = subprocess.Popen(
                 command, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
             )
-        self._wait_ready(timeout)
+        try:
+            self._wait_ready(timeout)
+        except BaseException:
+            self.stop()  # nothing is left behind by a server that never came up
+            raise
         return self
 
     def _wait_ready(self, timeout: float) -> None:
@@ -112,7 +122,11 @@ class CogServer:
                 f"{self.url}/predictions", json={"input": inputs}, headers=headers, timeout=timeout
             )
             if response.status_code != 409 or time.monotonic() > deadline:
-                return {"http_status": response.status_code, **response.json()}
+                try:
+                    return {"http_status": response.status_code, **response.json()}
+                except ValueError:  # not JSON: the server refused the request itself
+                    error = f"{response.status_code} {response.reason}: {response.text[:200]}"
+                    return {"http_status": response.status_code, "status": "failed", "error": error}
             time.sleep(0.05)
 
     def worker_pid(self) -> int:
@@ -125,9 +139,12 @@ class CogServer:
         return int(worker)
 
     def logs(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        if self._final_logs is not None:
+            return self._final_logs
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def stop(self) -> None:
+        """Stop the server and remove its directory; its logs stay readable."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -135,3 +152,6 @@ class CogServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self._final_logs is None:
+            self._final_logs = self.logs()
+            shutil.rmtree(self.tmp, ignore_errors=True)

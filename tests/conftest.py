@@ -1,8 +1,13 @@
-"""Shared fixtures: the stand-in OpenAI server and the real prediction server."""
+"""Shared fixtures: the stand-in OpenAI server and the real prediction server; and
+the proof that the suite leaves the temp directory as it found it."""
 
 import base64
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +20,30 @@ API_KEY = "sk-test-0123456789abcdefXYZ"
 # The stand-in's today, fixed so no test changes outcome with the calendar: after
 # gpt-image-1's shutdown (2026-10-23), before gpt-image-1.5's (2026-12-01).
 TODAY = date(2026, 11, 25)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Run the whole suite, and every server it starts, in a temp directory of its
+    own, so what a test leaves behind can be seen (and the machine's is untouched)."""
+    private = Path(tempfile.mkdtemp(prefix="gpt-image-tests-"))
+    config.stash[PRIVATE_TMP] = private
+    os.environ["TMPDIR"] = str(private)
+    tempfile.tempdir = None  # re-read TMPDIR
+    if config.option.basetemp is None:
+        config.option.basetemp = str(private / "pytest")  # tmp_path: pytest's own
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if anything but pytest's own tmp_path directories is left."""
+    private = session.config.stash[PRIVATE_TMP]
+    left = sorted(path.name for path in private.iterdir() if path.name != "pytest")
+    shutil.rmtree(private, ignore_errors=True)
+    if left:
+        print(f"\nThe tests left these in the temp directory: {', '.join(left)}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+PRIVATE_TMP = pytest.StashKey[Path]()
 
 
 @pytest.fixture(scope="session")

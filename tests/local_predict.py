@@ -1,32 +1,42 @@
 """Run the model on this machine, without Docker: one prediction, or a server.
 
-It starts the prediction server as the container does. Without an OpenAI key it
-points the server at the stand-in OpenAI server, so it costs nothing and needs
-no network; with a key (--key or OPENAI_API_KEY) it calls the real OpenAI.
+It starts the prediction server as the container does, pointed at the stand-in
+OpenAI server on this machine: nothing is billed and no network is needed. With
+--real it calls OpenAI itself and bills your OpenAI account; the key comes from
+OPENAI_API_KEY or is asked for (never from the command line, where `ps` shows it).
+OPENAI_IMAGE_MODEL and the other OPENAI_* settings of your shell win over cog.yaml's,
+as `docker run -e` does.
 
     python -m tests.local_predict "a watercolor fox in the snow"
-    python -m tests.local_predict "make it night" -i input_images=@samples/inputs/cat.png
+    python -m tests.local_predict -i prompt="make it night" -i input_images=@samples/inputs/cat.png
     python -m tests.local_predict --request samples/edit.json --out samples/outputs/edit
+    python -m tests.local_predict --real "a watercolor fox in the snow"
     python -m tests.local_predict --serve 5000      # then: bash samples/replay.sh
 """
 
 import argparse
 import base64
+import getpass
 import json
 import mimetypes
 import os
+import re
 import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from tests.cog_schema import generate_schema
-from tests.cog_server import CogServer
+from tests.cog_server import CogServer, container_env
 from tests.openai_standin import StandIn
 
 # What the stand-in accepts as a key; it never leaves this machine.
-STANDIN_KEY = "sk-standin-local-run"
+STANDIN_KEY = "sk-standin-local-run-0123"
+
+
+class UsageError(Exception):
+    """A bad argument or file: said in one line, with a non-zero exit."""
 
 
 def parse_inputs(pairs: list[str]) -> dict[str, Any]:
@@ -34,29 +44,80 @@ def parse_inputs(pairs: list[str]) -> dict[str, Any]:
     properties = generate_schema()["components"]["schemas"]["Input"]["properties"]
     inputs: dict[str, Any] = {}
     for pair in pairs:
-        name, _, value = pair.partition("=")
-        if name not in properties:
-            sys.exit(f"unknown input {name!r}; inputs are: {', '.join(properties)}")
+        name, equals, value = pair.partition("=")
+        if not equals or name not in properties:
+            raise UsageError(f"-i takes name=value, with name one of: {', '.join(properties)}")
         if properties[name].get("type") == "array":
-            inputs.setdefault(name, []).append(_file_uri(value))
+            inputs.setdefault(name, []).append(_file_uri(name, value))
         elif properties[name].get("type") == "integer":
-            inputs[name] = int(value)
+            inputs[name] = _integer(name, value)
         else:
             inputs[name] = value
     return inputs
 
 
-def _file_uri(value: str) -> str:
+def _integer(name: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise UsageError(f"{name} takes a whole number, not {value!r}") from None
+
+
+def _file_uri(name: str, value: str) -> str:
     if not value.startswith("@"):
         return value  # already a URL or data URI
     path = Path(value[1:])
+    if not path.is_file():
+        raise UsageError(f"{name}: there is no file {path}")
     mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"
 
 
+def read_request(path: Path | None) -> dict[str, Any]:
+    """The "input" of a request body such as samples/edit.json."""
+    if path is None:
+        return {}
+    try:
+        inputs = json.loads(path.read_text())["input"]
+    except FileNotFoundError:
+        raise UsageError(f"--request: there is no file {path}") from None
+    except (ValueError, KeyError, TypeError):
+        raise UsageError(f'--request: {path} is not a JSON body with an "input" object') from None
+    if not isinstance(inputs, dict):
+        raise UsageError(f'--request: {path} is not a JSON body with an "input" object')
+    return inputs
+
+
+def real_key() -> str:
+    key = os.environ.get("OPENAI_API_KEY", "").strip()
+    if key:
+        return key
+    if not sys.stdin.isatty():
+        raise UsageError("--real needs a key: set OPENAI_API_KEY, or run it in a terminal")
+    return getpass.getpass("OpenAI API key (not shown): ").strip()
+
+
+def output_directory(out: Path | None) -> Path:
+    """Where this run's images go: --out, emptied of an earlier run's images, or a new
+    directory under outputs/ named by the time."""
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for old in out.glob("output_*.*"):
+            old.unlink()
+        return out
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for attempt in range(100):
+        directory = Path("outputs") / (stamp if attempt == 0 else f"{stamp}-{attempt}")
+        try:
+            directory.mkdir(parents=True)
+            return directory
+        except FileExistsError:
+            continue
+    raise UsageError("outputs/ has no free name left for this second; try again")
+
+
 def save_outputs(outputs: list[str], directory: Path) -> list[Path]:
     """Write the server's data URI outputs as output_<i>.<format>."""
-    directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for index, uri in enumerate(outputs):
         header, _, payload = uri.partition(",")
@@ -67,48 +128,80 @@ def save_outputs(outputs: list[str], directory: Path) -> list[Path]:
     return paths
 
 
-def main() -> None:
+def server_env(standin: StandIn | None) -> dict[str, str]:
+    """The shell's value of every cog.yaml setting it sets too; the stand-in's URL."""
+    env = {name: os.environ[name] for name in container_env() if name in os.environ}
+    if standin is not None:
+        env["OPENAI_BASE_URL"] = standin.start()
+    return env
+
+
+def setup_failure(logs: str) -> str:
+    """The reason setup gave, such as "OPENAI_TIMEOUT must be ...", from coglet's log."""
+    reasons = re.findall(r'[A-Za-z]+Error: ([^"\\]+)', logs)
+    return reasons[-1] if reasons else "see the server's log above."
+
+
+def serve(server: CogServer) -> NoReturn:
+    print(f"Serving predictions at {server.url} until Ctrl-C.")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # clean up on kill too
+    while True:
+        time.sleep(3600)
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("prompt", nargs="?")
+    parser.add_argument("prompt", nargs="?", help="the same as -i prompt=...")
     parser.add_argument("-i", "--input", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--request", type=Path, help="a JSON request body, as in samples/")
-    parser.add_argument("--key", help="a real OpenAI key (default: $OPENAI_API_KEY)")
-    parser.add_argument("--out", type=Path, default=Path("outputs"), help="default: outputs/")
+    parser.add_argument("--real", action="store_true", help="call OpenAI: bills your account")
+    parser.add_argument("--out", type=Path, help="default: a new directory under outputs/")
     parser.add_argument("--serve", type=int, metavar="PORT", help="serve until Ctrl-C")
     args = parser.parse_args()
-    if not (args.prompt or args.request or args.serve):
-        parser.error("give a prompt, --request or --serve")
 
-    key = args.key or os.environ.get("OPENAI_API_KEY")
-    standin = None if key else StandIn()
-    env = {"OPENAI_BASE_URL": standin.start()} if standin else {}
-    print("Using the real OpenAI API." if key else "No OpenAI key: using the stand-in server.")
-    server = CogServer(env=env, port=args.serve)
+    if args.real:
+        print("Calling the real OpenAI API: predictions are billed to your OpenAI account.")
+    else:
+        print("Using the stand-in OpenAI server on this machine: nothing is billed.", flush=True)
+    try:
+        inputs = read_request(args.request)
+        inputs |= parse_inputs(args.input)
+        if args.prompt is not None:
+            inputs["prompt"] = args.prompt
+        if "prompt" not in inputs and not args.serve:
+            raise UsageError("give a prompt: as the first argument, -i prompt=..., or --request")
+        key = real_key() if args.real and not args.serve else STANDIN_KEY
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    standin = None if args.real else StandIn()
+    server = CogServer(env=server_env(standin), port=args.serve)
     try:
         server.start()
         if args.serve:
-            print(f"Serving predictions at {server.url} until Ctrl-C.")
-            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # clean up on kill too
-            while True:
-                time.sleep(3600)
-        inputs = json.loads(args.request.read_text())["input"] if args.request else {}
-        if args.prompt:
-            inputs["prompt"] = args.prompt
-        inputs = {**inputs, **parse_inputs(args.input), "openai_api_key": key or STANDIN_KEY}
-        result = server.predict(inputs, timeout=900)
+            serve(server)
+        result = server.predict({**inputs, "openai_api_key": key}, timeout=900)
     except KeyboardInterrupt:
-        return
+        return 130
+    except (RuntimeError, TimeoutError):  # setup failed: its reason is in the server's log
+        print(
+            f"The prediction server did not start: {setup_failure(server.logs())}", file=sys.stderr
+        )
+        return 1
     finally:
         server.stop()
         if standin:
             standin.stop()
 
-    print(result.get("logs") or "", end="")
+    print(result.get("logs") or "", end="", flush=True)
     if result.get("status") != "succeeded":
-        sys.exit(f"Prediction {result.get('status', 'failed')}: {result.get('error') or result}")
-    for path in save_outputs(result["output"], args.out):
+        print(result.get("error") or f"Prediction {result.get('status')}.", file=sys.stderr)
+        return 1
+    for path in save_outputs(result["output"], output_directory(args.out)):
         print(f"Saved {path}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
