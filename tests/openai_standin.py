@@ -473,8 +473,11 @@ async def _scripted_response(request: web.Request, failure: ScriptedFailure) -> 
                 "Content-Length": str(len(failure.body.body)),
             },
         )
-        await response.prepare(request)
-        await response.write(failure.body.body[: failure.body.sent])
+        try:
+            await response.prepare(request)
+            await response.write(failure.body.body[: failure.body.sent])
+        except ConnectionResetError:
+            pass  # the client gave up first
         if request.transport is not None:
             request.transport.abort()
         return response

@@ -1,10 +1,12 @@
 """The project's own checks: lint and format clean, and CI runs the README's command."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.cog_schema import PROJECT_DIR
 
@@ -30,3 +32,25 @@ def test_dockerignore_keeps_the_image_to_what_it_runs() -> None:
     ignored = {line for line in lines if line and not line.startswith("#")}
     assert {".git", ".venv", "tests", "**/__pycache__", ".pytest_cache", "outputs"} <= ignored
     assert not {"predict.py", "gpt_image", "cog.yaml", "requirements.txt", ".cog"} & ignored
+
+
+def test_the_image_pins_the_cog_and_coglet_the_tests_ran() -> None:
+    """cog.yaml's sdk_version pins the SDK but not coglet (cog 0.23.1 installs the
+    newest coglet below 1.0 unless COGLET_WHEEL=pypi:<version> says otherwise, see
+    its pkg/wheels/wheels.go), so every README command that builds an image sets it."""
+    config = yaml.safe_load((PROJECT_DIR / "cog.yaml").read_text())
+    pins = dict(
+        line.split("==")
+        for line in (PROJECT_DIR / "requirements-dev.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    assert config["build"]["sdk_version"] == pins["cog"] == pins["coglet"]
+    readme = (PROJECT_DIR / "README.md").read_text()
+    builds = [
+        line
+        for line in readme.splitlines()
+        if re.match(r"^(\S+=\S+ )*cog (build|push|predict)", line)
+    ]
+    assert builds
+    for line in builds:
+        assert line.startswith(f"COGLET_WHEEL=pypi:{pins['coglet']} cog "), line

@@ -3,11 +3,11 @@ should under every upstream fault, and nothing is left behind (the full run is
 `python -m tests.benchmark --only soak`)."""
 
 from tests.conftest import TODAY
-from tests.soak import EXPECTED, run_soak
+from tests.soak import EXPECTED, MIB, run_soak
 
 
 def test_short_soak_ends_every_prediction_as_it_should() -> None:
-    report = run_soak(seconds=15, concurrency=6, images=3, today=TODAY)
+    report = run_soak(seconds=15, concurrency=6, images=3, today=TODAY, timeout=3)
     print("\n".join(report.table()))
     assert report.wrong == 0, report.outcomes
     assert {kind for kind, _ in report.outcomes} == set(EXPECTED)  # every fault happened
@@ -15,3 +15,4 @@ def test_short_soak_ends_every_prediction_as_it_should() -> None:
     assert report.key_in_logs == 0
     assert report.partial_files == 0
     assert report.output_dirs == report.succeeded  # failed and cancelled leave none
+    assert report.worker_after < report.worker_idle + 64 * MIB  # back to about idle
