@@ -1,18 +1,30 @@
-"""Give memory back to the system when the container goes idle.
+"""Give memory back to the system when the worker goes idle.
 
 Heavy answers are decoded in worker threads, and glibc keeps the memory they freed
-in its arenas; after a busy spell the worker would stay hundreds of MiB above idle.
-malloc_trim returns it. Where the C library has no malloc_trim (musl, macOS) this
-does nothing.
+in its arenas: after a busy spell the worker would stay 100 to 200 MiB above idle.
+malloc_trim returns it. It briefly locks the allocator, so it runs only when no
+prediction at all is in flight in this process. Where the C library has no
+malloc_trim (musl, macOS) this does nothing.
 """
 
+import asyncio
 import ctypes
 import ctypes.util
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-_LIBC = ctypes.CDLL(ctypes.util.find_library("c") or None)
-_MALLOC_TRIM = getattr(_LIBC, "malloc_trim", None)
+_MALLOC_TRIM = getattr(ctypes.CDLL(ctypes.util.find_library("c")), "malloc_trim", None)
+_in_flight = 0  # predictions running in this process
 
 
-def release_free_memory() -> None:
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
+@asynccontextmanager
+async def memory_released_when_idle() -> AsyncIterator[None]:
+    """Around one prediction: the last one to finish hands freed memory back."""
+    global _in_flight
+    _in_flight += 1
+    try:
+        yield
+    finally:
+        _in_flight -= 1
+        if _in_flight == 0 and _MALLOC_TRIM is not None:
+            await asyncio.to_thread(_MALLOC_TRIM, 0)
