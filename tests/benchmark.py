@@ -41,7 +41,13 @@ from cog import Secret
 
 from gpt_image.models import DEFAULT_MODEL
 from predict import Predictor
-from tests.cog_server import CogServer, container_env, free_port, rss
+from tests.cog_server import (
+    CogServer,
+    coglet_leftovers_removed,
+    container_env,
+    free_port,
+    rss,
+)
 from tests.images import noise_png
 from tests.openai_standin import _render_noise
 from tests.soak import run_soak
@@ -432,8 +438,9 @@ def main() -> None:
             args.soak_seconds, max_concurrency, 10, date.today(), timeout=20
         ).table(),
     }
-    for name in args.only or [name for name in tables if name != "soak"]:
-        print("\n".join(tables[name]()), end="\n\n", flush=True)
+    with coglet_leftovers_removed():
+        for name in args.only or [name for name in tables if name != "soak"]:
+            print("\n".join(tables[name]()), end="\n\n", flush=True)
 
 
 if __name__ == "__main__":

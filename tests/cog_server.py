@@ -12,6 +12,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,29 @@ import requests
 import yaml
 
 from tests.cog_schema import PROJECT_DIR, write_schema
+
+# coglet 0.23.1 makes /tmp/coglet/predictions/<id> for every prediction, whatever
+# TMPDIR says, and never removes it (crates/coglet/src/service.rs).
+COGLET_ROOT = Path("/tmp/coglet")
+COGLET_PREDICTIONS = COGLET_ROOT / "predictions"
+
+
+@contextmanager
+def coglet_leftovers_removed() -> Iterator[None]:
+    """Remove what coglet leaves in /tmp for the predictions made inside."""
+    existed = COGLET_ROOT.exists()
+    before = _coglet_entries()
+    try:
+        yield
+    finally:
+        if not existed:
+            shutil.rmtree(COGLET_ROOT, ignore_errors=True)
+        for name in _coglet_entries() - before:
+            shutil.rmtree(COGLET_PREDICTIONS / name, ignore_errors=True)
+
+
+def _coglet_entries() -> set[str]:
+    return set(os.listdir(COGLET_PREDICTIONS)) if COGLET_PREDICTIONS.is_dir() else set()
 
 
 def rss(pid: int) -> int:

@@ -6,12 +6,13 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from tests.cog_server import CogServer
+from tests.cog_server import CogServer, coglet_leftovers_removed
 from tests.openai_standin import StandIn
 
 # A key the stand-in accepts, as OpenAI accepts a real one.
@@ -27,6 +28,8 @@ def pytest_configure(config: pytest.Config) -> None:
     own, so what a test leaves behind can be seen (and the machine's is untouched)."""
     private = Path(tempfile.mkdtemp(prefix="gpt-image-tests-"))
     config.stash[PRIVATE_TMP] = private
+    config.stash[CLEANUP] = cleanup = ExitStack()
+    cleanup.enter_context(coglet_leftovers_removed())
     os.environ["TMPDIR"] = str(private)
     tempfile.tempdir = None  # re-read TMPDIR
     if config.option.basetemp is None:
@@ -35,6 +38,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the run if anything but pytest's own tmp_path directories is left."""
+    session.config.stash[CLEANUP].close()
     private = session.config.stash[PRIVATE_TMP]
     left = sorted(path.name for path in private.iterdir() if path.name != "pytest")
     shutil.rmtree(private, ignore_errors=True)
@@ -44,6 +48,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 PRIVATE_TMP = pytest.StashKey[Path]()
+CLEANUP = pytest.StashKey[ExitStack]()
 
 
 @pytest.fixture(scope="session")

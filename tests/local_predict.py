@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from tests.cog_schema import generate_schema
-from tests.cog_server import CogServer, container_env
+from tests.cog_server import CogServer, coglet_leftovers_removed, container_env
 from tests.openai_standin import StandIn
 
 # What the stand-in accepts as a key; it never leaves this machine.
@@ -175,6 +175,12 @@ def main() -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
+    with coglet_leftovers_removed():
+        return run(args, inputs, key)
+
+
+def run(args: argparse.Namespace, inputs: dict[str, Any], key: str) -> int:
+    """Start the servers, make the prediction (or serve), save the images."""
     standin = None if args.real else StandIn()
     server = CogServer(env=server_env(standin), port=args.serve)
     try:
