@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx2
 import ijson
-from openai._response import AsyncAPIResponse
+from openai import AsyncAPIResponse
 from openai.types import Image, ImagesResponse
 
 from gpt_image.errors import PredictionError

@@ -11,8 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import ExitStack, asynccontextmanager
 from typing import Any, TypeVar
 
-from openai import AsyncOpenAI
-from openai._response import AsyncAPIResponse, AsyncResponseContextManager
+from openai import AsyncAPIResponse, AsyncOpenAI
 from openai.types import ImagesResponse
 
 from gpt_image.errors import MIN_KEY_CHARS, PredictionError
@@ -141,14 +140,16 @@ async def edit(
             "Content-Type": "application/json",
             "Content-Length": str(body.length),
         }
-        request = client.post(
+        response = await client.post(
             "/images/edits",
             content=body,  # type: ignore[arg-type]  # any re-iterable byte stream
-            cast_to=ImagesResponse,
+            cast_to=AsyncAPIResponse[ImagesResponse],
             options={"headers": headers},
         )
-        async with AsyncResponseContextManager(request) as response:
+        try:
             yield response
+        finally:
+            await response.close()
         return
 
     if options.moderation != "auto":
