@@ -55,11 +55,17 @@ def title_case(name: str) -> str:
     return " ".join(part[:1].upper() + part[1:] for part in name.split("_"))
 
 
+# CPython 3.11's ast.parse is not safe in threads started side by side ("AST
+# constructor recursion depth mismatch"), and servers are started that way.
+AST_LOCK = threading.Lock()
+
+
 def generate_schema(project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
     """The OpenAPI document `cog build` would write for this project."""
     config = yaml.safe_load((project_dir / "cog.yaml").read_text())
     source_name, class_name = config["predict"].split(":")
-    module = ast.parse((project_dir / source_name).read_text())
+    with AST_LOCK:
+        module = ast.parse((project_dir / source_name).read_text())
     constants = _module_constants(module)
     method = _predict_method(module, class_name)
 
