@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import ijson
 import pytest
 import yaml
 
@@ -54,3 +55,9 @@ def test_the_image_pins_the_cog_and_coglet_the_tests_ran() -> None:
     assert builds
     for line in builds:
         assert line.startswith(f"COGLET_WHEEL=pypi:{pins['coglet']} cog "), line
+
+
+def test_answers_are_parsed_by_ijsons_c_backend() -> None:
+    # ijson falls back to pure Python without a word when its C extension is
+    # missing; that backend is many times slower and would hold the event loop.
+    assert ijson.backend == "yajl2_c"
