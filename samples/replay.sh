@@ -5,7 +5,7 @@
 #   bash samples/replay.sh [SERVER_URL] [OUTPUT_DIR]
 #
 # SERVER_URL defaults to http://localhost:5000: a container (docker run -p
-# 5000:5000 ...) or `python -m tests.local_predict --serve 5000`. The bodies carry
+# 5000:5000 ...) or `python -m tools.local_predict --serve 5000`. The bodies carry
 # a placeholder key; OPENAI_API_KEY replaces it when set (the stand-in takes any).
 set -euo pipefail
 url=${1:-http://localhost:5000}

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cog_server import CogServer, coglet_leftovers_removed
-from tests.openai_standin import StandIn
+from tools.cog_server import CogServer, coglet_leftovers_removed
+from tools.openai_standin import StandIn
 
 # A key the stand-in accepts, as OpenAI accepts a real one.
 API_KEY = "sk-test-0123456789abcdefXYZ"

@@ -11,10 +11,10 @@ import pytest
 from PIL import Image
 
 from gpt_image.models import DEFAULT_MODEL
-from tests.cog_server import CogServer
 from tests.conftest import API_KEY, data_uri
 from tests.images import animated_gif, make_image, noise_png, png_claiming
-from tests.openai_standin import StandIn
+from tools.cog_server import CogServer
+from tools.openai_standin import StandIn
 
 
 def edit(server: CogServer, images: list[bytes], **inputs: Any) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import requests
 
-from tests.cog_server import CogServer
 from tests.conftest import API_KEY, decode_data_uri
-from tests.openai_standin import DROP_CONNECTION, CutShort, StandIn
+from tools.cog_server import CogServer
+from tools.openai_standin import DROP_CONNECTION, CutShort, StandIn
 
 # The errors server gives up fast: one retry, one second per attempt.
 TIMEOUT, RETRIES = 1, 1

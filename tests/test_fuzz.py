@@ -10,10 +10,10 @@ import requests
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests.cog_server import CogServer
 from tests.conftest import API_KEY, data_uri
 from tests.images import make_image
-from tests.openai_standin import StandIn
+from tools.cog_server import CogServer
+from tools.openai_standin import StandIn
 
 CHOICES = {
     "aspect_ratio": ["1:1", "3:2", "2:3"],

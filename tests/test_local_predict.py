@@ -6,13 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.cog_schema import PROJECT_DIR
+from tools.cog_schema import PROJECT_DIR
 
 
 def run(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "PYTHONPATH": str(PROJECT_DIR), **env}
     return subprocess.run(
-        [sys.executable, "-m", "tests.local_predict", *args],
+        [sys.executable, "-m", "tools.local_predict", *args],
         cwd=cwd,
         env=environment,
         capture_output=True,

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from tests.cog_server import CogServer
 from tests.conftest import API_KEY, data_uri
 from tests.images import make_image
-from tests.openai_standin import StandIn
+from tools.cog_server import CogServer
+from tools.openai_standin import StandIn
 
 GPT_IMAGE_2 = [
     "gpt-image-2",

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from gpt_image.models import DEFAULT_MODEL
-from tests.cog_server import CogServer
 from tests.conftest import API_KEY, data_uri, decode_data_uri
 from tests.images import make_image
-from tests.openai_standin import RecordedRequest, StandIn
+from tools.cog_server import CogServer
+from tools.openai_standin import RecordedRequest, StandIn
 
 GENERATIONS = "/v1/images/generations"
 EDITS = "/v1/images/edits"

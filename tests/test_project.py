@@ -9,7 +9,7 @@ import ijson
 import pytest
 import yaml
 
-from tests.cog_schema import PROJECT_DIR
+from tools.cog_schema import PROJECT_DIR
 
 RUFF = [sys.executable, "-m", "ruff"]
 
@@ -31,7 +31,15 @@ def test_ci_runs_the_readme_test_command() -> None:
 def test_dockerignore_keeps_the_image_to_what_it_runs() -> None:
     lines = Path(PROJECT_DIR / ".dockerignore").read_text().splitlines()
     ignored = {line for line in lines if line and not line.startswith("#")}
-    assert {".git", ".venv", "tests", "**/__pycache__", ".pytest_cache", "outputs"} <= ignored
+    assert {
+        ".git",
+        ".venv",
+        "tests",
+        "tools",
+        "**/__pycache__",
+        ".pytest_cache",
+        "outputs",
+    } <= ignored
     assert not {"predict.py", "gpt_image", "cog.yaml", "requirements.txt", ".cog"} & ignored
 
 

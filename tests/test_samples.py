@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.cog_schema import PROJECT_DIR
-from tests.cog_server import CogServer
-from tests.openai_standin import StandIn
+from tools.cog_schema import PROJECT_DIR
+from tools.cog_server import CogServer
+from tools.openai_standin import StandIn
 
 SAMPLES = PROJECT_DIR / "samples"
 

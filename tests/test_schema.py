@@ -11,8 +11,8 @@ import requests
 import yaml
 
 from gpt_image.models import DEFAULT_MODEL
-from tests.cog_schema import COG_VERSION, PROJECT_DIR, generate_schema
-from tests.cog_server import CogServer
+from tools.cog_schema import COG_VERSION, PROJECT_DIR, generate_schema
+from tools.cog_server import CogServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HOSTED = json.loads((FIXTURES / "hosted_schema.json").read_text())

@@ -1,9 +1,9 @@
 """A short soak through the real prediction server: every prediction ends as it
 should under every upstream fault, and nothing is left behind (the full run is
-`python -m tests.benchmark --only soak`)."""
+`python -m tools.benchmark --only soak`)."""
 
 from tests.conftest import TODAY
-from tests.soak import EXPECTED, MIB, run_soak
+from tools.soak import EXPECTED, MIB, run_soak
 
 
 def test_short_soak_ends_every_prediction_as_it_should() -> None:

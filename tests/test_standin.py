@@ -10,7 +10,7 @@ from openai.types import ImagesResponse
 
 from tests.conftest import API_KEY
 from tests.images import make_image
-from tests.openai_standin import StandIn
+from tools.openai_standin import StandIn
 
 
 @pytest.fixture

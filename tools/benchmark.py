@@ -10,9 +10,9 @@ upstream latency, on this machine. Prints Markdown tables:
 - cold start, process start to READY;
 - the event loop: the longest the predictor's loop is held while a heavy edit
   runs, and the worst wait of light predictions beside it;
-- with --only soak: minutes of heavy load under every upstream fault (tests/soak.py).
+- with --only soak: minutes of heavy load under every upstream fault (tools/soak.py).
 
-    python -m tests.benchmark [--latency 1.0] [--rounds 4] [--only event-loop]
+    python -m tools.benchmark [--latency 1.0] [--rounds 4] [--only event-loop]
 """
 
 import argparse
@@ -41,16 +41,16 @@ from cog import Secret
 
 from gpt_image.models import DEFAULT_MODEL
 from predict import Predictor
-from tests.cog_server import (
+from tests.images import noise_png
+from tools.cog_server import (
     CogServer,
     coglet_leftovers_removed,
     container_env,
     free_port,
     rss,
 )
-from tests.images import noise_png
-from tests.openai_standin import _render_noise
-from tests.soak import run_soak
+from tools.openai_standin import _render_noise
+from tools.soak import run_soak
 
 KEY = "sk-benchmark-0123456789"
 REQUEST = {"openai_api_key": KEY, "prompt": "a lighthouse at dusk"}
@@ -60,7 +60,7 @@ REQUEST = {"openai_api_key": KEY, "prompt": "a lighthouse at dusk"}
 def standin(latency: float, heavy: bool = False) -> Iterator[str]:
     """The stand-in in a process of its own; yields its base URL."""
     port = free_port()
-    command = [sys.executable, "-m", "tests.openai_standin", "--port", str(port)]
+    command = [sys.executable, "-m", "tools.openai_standin", "--port", str(port)]
     command += ["--latency", str(latency)] + (["--heavy"] if heavy else [])
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -82,7 +82,7 @@ def wait_for_port(port: int) -> None:
 
 
 # The same interface with nothing behind it: what cog itself costs per prediction.
-TRIVIAL_PREDICTOR = "tests/trivial_predictor.py:Predictor"
+TRIVIAL_PREDICTOR = "tools/trivial_predictor.py:Predictor"
 
 
 @contextmanager

@@ -13,7 +13,7 @@ points at (Replicate's file store): `PUT /uploads/<name>` keeps the file in
 Tests start it in-process (`StandIn().start()`), read what reached it from
 `.requests`, and script failures with `.fail_next(...)`. By hand:
 
-    python -m tests.openai_standin --port 8000 [--latency 2.5] [--today 2026-12-02]
+    python -m tools.openai_standin --port 8000 [--latency 2.5] [--today 2026-12-02]
 """
 
 import argparse
@@ -92,7 +92,7 @@ IMAGE_INPUT_TOKENS = 323  # what OpenAI reports, roughly, for one 1024px input i
 # OpenAI's OpenAPI schemas of the three request bodies (from openai/openai-openapi,
 # MIT, with $refs inlined), plus what the API enforces beyond them: no unknown fields.
 SPEC_SCHEMAS = json.loads(
-    (Path(__file__).parent / "fixtures" / "openai_images_spec.json").read_text()
+    (Path(__file__).parent / "openai_spec" / "openai_images_spec.json").read_text()
 )
 # The spec (2026-08-21) predates safety_identifier, which openai-python 3.54 sends in
 # generations and multipart edits; OpenAI documents it for no other form.

@@ -4,7 +4,7 @@ OpenAI fails in every way it can, and callers cancel some predictions.
 Each prediction's prompt names the fault the stand-in gives it (FAULT_PLANS), so its
 right final state is known: the report compares them, and counts what must stay at
 zero (5xx answers from the server, the key in any log, half-written or orphaned
-output files) and the worker's memory before and after. `python -m tests.benchmark
+output files) and the worker's memory before and after. `python -m tools.benchmark
 --only soak` runs it for minutes; tests/test_soak.py for seconds.
 """
 
@@ -21,8 +21,8 @@ from typing import Any
 import aiohttp
 
 from gpt_image.outputs import KEEP_SECONDS
-from tests.cog_server import CogServer, rss
-from tests.openai_standin import StandIn
+from tools.cog_server import CogServer, rss
+from tools.openai_standin import StandIn
 
 KEY = "sk-soak-0123456789abcdefghij"
 RETRIES = 2

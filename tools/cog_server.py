@@ -20,7 +20,7 @@ from typing import Any
 import requests
 import yaml
 
-from tests.cog_schema import PROJECT_DIR, write_schema
+from tools.cog_schema import PROJECT_DIR, write_schema
 
 # coglet 0.23.1 makes /tmp/coglet/predictions/<id> for every prediction, whatever
 # TMPDIR says, and never removes it (crates/coglet/src/service.rs).

@@ -8,7 +8,7 @@ pkg/schema/openapi_spec.go and pkg/schema/python/inputs.go) for the input and
 output types this package uses, and fails loudly on anything else rather than
 guessing, so a schema test can never pass on a schema cog would not write.
 
-Run `python -m tests.cog_schema` to (re)write the file by hand.
+Run `python -m tools.cog_schema` to (re)write the file by hand.
 """
 
 import ast

@@ -7,11 +7,11 @@ OPENAI_API_KEY or is asked for (never from the command line, where `ps` shows it
 OPENAI_IMAGE_MODEL and the other OPENAI_* settings of your shell win over cog.yaml's,
 as `docker run -e` does.
 
-    python -m tests.local_predict "a watercolor fox in the snow"
-    python -m tests.local_predict -i prompt="make it night" -i input_images=@samples/inputs/cat.png
-    python -m tests.local_predict --request samples/edit.json --out samples/outputs/edit
-    python -m tests.local_predict --real "a watercolor fox in the snow"
-    python -m tests.local_predict --serve 5000      # then: bash samples/replay.sh
+    python -m tools.local_predict "a watercolor fox in the snow"
+    python -m tools.local_predict -i prompt="make it night" -i input_images=@samples/inputs/cat.png
+    python -m tools.local_predict --request samples/edit.json --out samples/outputs/edit
+    python -m tools.local_predict --real "a watercolor fox in the snow"
+    python -m tools.local_predict --serve 5000      # then: bash samples/replay.sh
 """
 
 import argparse
@@ -27,9 +27,9 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
-from tests.cog_schema import generate_schema
-from tests.cog_server import CogServer, coglet_leftovers_removed, container_env
-from tests.openai_standin import StandIn
+from tools.cog_schema import generate_schema
+from tools.cog_server import CogServer, coglet_leftovers_removed, container_env
+from tools.openai_standin import StandIn
 
 # What the stand-in accepts as a key; it never leaves this machine.
 STANDIN_KEY = "sk-standin-local-run-0123"
