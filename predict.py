@@ -39,7 +39,7 @@ class Predictor(BasePredictor):
         self.output_dirs = OutputDirs(Path(tempfile.mkdtemp(prefix="gpt-image-outputs-")))
         # What is loaded by now lives as long as the worker. Out of the garbage
         # collector's reach, a full collection no longer holds every prediction's
-        # event loop for about 100 ms (README "Performance").
+        # event loop for about 100 ms (docs/performance.md).
         gc.collect()
         gc.freeze()
 
