@@ -6,13 +6,12 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from tools.cog_server import CogServer, coglet_leftovers_removed
+from tools.cog_server import CogServer
 from tools.openai_standin import StandIn
 
 # A key the stand-in accepts, as OpenAI accepts a real one.
@@ -28,8 +27,6 @@ def pytest_configure(config: pytest.Config) -> None:
     own, so what a test leaves behind can be seen (and the machine's is untouched)."""
     private = Path(tempfile.mkdtemp(prefix="gpt-image-tests-"))
     config.stash[PRIVATE_TMP] = private
-    config.stash[CLEANUP] = cleanup = ExitStack()
-    cleanup.enter_context(coglet_leftovers_removed())
     os.environ["TMPDIR"] = str(private)
     tempfile.tempdir = None  # re-read TMPDIR
     if config.option.basetemp is None:
@@ -38,7 +35,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the run if anything but pytest's own tmp_path directories is left."""
-    session.config.stash[CLEANUP].close()
     private = session.config.stash[PRIVATE_TMP]
     left = sorted(path.name for path in private.iterdir() if path.name != "pytest")
     shutil.rmtree(private, ignore_errors=True)
@@ -48,7 +44,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 PRIVATE_TMP = pytest.StashKey[Path]()
-CLEANUP = pytest.StashKey[ExitStack]()
 
 
 @pytest.fixture(scope="session")

@@ -44,7 +44,6 @@ from predict import Predictor
 from tests.images import noise_png
 from tools.cog_server import (
     CogServer,
-    coglet_leftovers_removed,
     container_env,
     free_port,
     rss,
@@ -438,9 +437,8 @@ def main() -> None:
             args.soak_seconds, max_concurrency, 10, date.today(), timeout=20
         ).table(),
     }
-    with coglet_leftovers_removed():
-        for name in args.only or [name for name in tables if name != "soak"]:
-            print("\n".join(tables[name]()), end="\n\n", flush=True)
+    for name in args.only or [name for name in tables if name != "soak"]:
+        print("\n".join(tables[name]()), end="\n\n", flush=True)
 
 
 if __name__ == "__main__":

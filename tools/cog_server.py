@@ -5,15 +5,15 @@
 in the project directory. This does the same on this machine, without Docker.
 """
 
+import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,24 +26,18 @@ from tools.cog_schema import PROJECT_DIR, write_schema
 # TMPDIR says, and never removes it (crates/coglet/src/service.rs).
 COGLET_ROOT = Path("/tmp/coglet")
 COGLET_PREDICTIONS = COGLET_ROOT / "predictions"
+# coglet logs each prediction it starts with its id.
+PREDICTION_ID = re.compile(r'"Starting prediction","prediction_id":"([A-Za-z0-9_-]+)"')
 
 
-@contextmanager
-def coglet_leftovers_removed() -> Iterator[None]:
-    """Remove what coglet leaves in /tmp for the predictions made inside."""
-    existed = COGLET_ROOT.exists()
-    before = _coglet_entries()
-    try:
-        yield
-    finally:
-        if not existed:
-            shutil.rmtree(COGLET_ROOT, ignore_errors=True)
-        for name in _coglet_entries() - before:
-            shutil.rmtree(COGLET_PREDICTIONS / name, ignore_errors=True)
-
-
-def _coglet_entries() -> set[str]:
-    return set(os.listdir(COGLET_PREDICTIONS)) if COGLET_PREDICTIONS.is_dir() else set()
+def remove_coglet_leftovers(logs: str) -> None:
+    """Remove what coglet left in /tmp for the predictions named in a server's log,
+    and nothing else: another server on the machine may be using its own."""
+    for prediction_id in set(PREDICTION_ID.findall(logs)):
+        shutil.rmtree(COGLET_PREDICTIONS / prediction_id, ignore_errors=True)
+    for directory in (COGLET_PREDICTIONS, COGLET_ROOT):
+        with contextlib.suppress(OSError):  # still in use by another server
+            directory.rmdir()
 
 
 def rss(pid: int) -> int:
@@ -180,3 +174,4 @@ class CogServer:
         if self._final_logs is None:
             self._final_logs = self.logs()
             shutil.rmtree(self.tmp, ignore_errors=True)
+            remove_coglet_leftovers(self._final_logs)

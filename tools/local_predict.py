@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from tools.cog_schema import generate_schema
-from tools.cog_server import CogServer, coglet_leftovers_removed, container_env
+from tools.cog_server import CogServer, container_env
 from tools.openai_standin import StandIn
 
 # What the stand-in accepts as a key; it never leaves this machine.
@@ -175,8 +175,7 @@ def main() -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
-    with coglet_leftovers_removed():
-        return run(args, inputs, key)
+    return run(args, inputs, key)
 
 
 def run(args: argparse.Namespace, inputs: dict[str, Any], key: str) -> int:
