@@ -7,7 +7,6 @@ the interface is its successor, gpt-image-2.5-sunburst, unless OPENAI_IMAGE_MODE
 names another.
 """
 
-import asyncio
 import gc
 import os
 import tempfile
@@ -18,6 +17,7 @@ from cog import BasePredictor, Input, Path, Secret
 
 from gpt_image import images_api
 from gpt_image.answer import read_answer
+from gpt_image.blocking import run_blocking
 from gpt_image.errors import PredictionError, explain_api_error, redact
 from gpt_image.inputs import prepare_input_images
 from gpt_image.memory import memory_released_when_idle
@@ -131,7 +131,7 @@ class Predictor(BasePredictor):
         client = self.client.with_options(api_key=key)
         if input_images:
             # Checked and converted before any request, so a bad file costs nothing.
-            images = await asyncio.to_thread(prepare_input_images, input_images)
+            images = await run_blocking(prepare_input_images, input_images)
             for image in images:
                 print(image.summary())
             options, notes = adapt_to_model(options, self.model)

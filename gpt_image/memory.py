@@ -7,11 +7,12 @@ prediction at all is in flight in this process. Where the C library has no
 malloc_trim (musl, macOS) this does nothing.
 """
 
-import asyncio
 import ctypes
 import ctypes.util
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+
+from gpt_image.blocking import run_blocking
 
 _MALLOC_TRIM = getattr(ctypes.CDLL(ctypes.util.find_library("c")), "malloc_trim", None)
 _in_flight = 0  # predictions running in this process
@@ -27,4 +28,4 @@ async def memory_released_when_idle() -> AsyncIterator[None]:
     finally:
         _in_flight -= 1
         if _in_flight == 0 and _MALLOC_TRIM is not None:
-            await asyncio.to_thread(_MALLOC_TRIM, 0)
+            await run_blocking(_MALLOC_TRIM, 0)

@@ -1,6 +1,5 @@
 """Write the images of OpenAI's answer to files as they arrive, byte for byte."""
 
-import asyncio
 import base64
 import binascii
 import shutil
@@ -8,6 +7,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from gpt_image.blocking import run_blocking
 from gpt_image.errors import PredictionError
 from gpt_image.formats import sniff_format
 
@@ -43,7 +43,7 @@ class ImageFiles:
     async def add(self, b64_json: str) -> None:
         """Decode and write one image off the event loop; an unreadable one is noted."""
         self.received += 1
-        path = await asyncio.to_thread(self._write, b64_json)
+        path = await run_blocking(self._write, b64_json)
         if path is None:
             self.notes.append(
                 f"OpenAI returned image {self.received} in an unreadable form; left out."
