@@ -55,12 +55,19 @@ KEY = "sk-benchmark-0123456789"
 REQUEST = {"openai_api_key": KEY, "prompt": "a lighthouse at dusk"}
 
 
+# coglet 0.23.1 opens a new connection for every output it uploads, all at once: with
+# a backlog of 5, 1 to 6 of 32 heavy predictions failed their upload; with 1024, none.
+UPLOAD_BACKLOG = 1024
+
+
 @contextmanager
 def standin(latency: float, heavy: bool = False) -> Iterator[str]:
-    """The stand-in in a process of its own; yields its base URL."""
+    """The stand-in in a process of its own, also the endpoint of --upload-url (PUT
+    /uploads/<name>); yields its base URL."""
     port = free_port()
     command = [sys.executable, "-m", "tools.openai_standin", "--port", str(port)]
-    command += ["--latency", str(latency)] + (["--heavy"] if heavy else [])
+    command += ["--latency", str(latency), "--backlog", str(UPLOAD_BACKLOG)]
+    command += ["--heavy"] if heavy else []
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_port(port)
@@ -84,9 +91,21 @@ def wait_for_port(port: int) -> None:
 TRIVIAL_PREDICTOR = "tools/trivial_predictor.py:Predictor"
 
 
+def upload_url(base_url: str) -> str:
+    """Where the stand-in at `base_url` takes uploaded outputs."""
+    return base_url.removesuffix("/v1") + "/uploads/"
+
+
 @contextmanager
-def cog_server(base_url: str, env: dict[str, str] | None = None) -> Iterator[CogServer]:
-    server = CogServer(env={"OPENAI_BASE_URL": base_url, **(env or {})}).start()
+def cog_server(
+    base_url: str, env: dict[str, str] | None = None, upload: bool = False
+) -> Iterator[CogServer]:
+    """The prediction server against the stand-in; with `upload`, outputs are PUT to
+    the stand-in (`--upload-url`) instead of inlined as data URIs."""
+    server = CogServer(
+        env={"OPENAI_BASE_URL": base_url, **(env or {})},
+        upload_url=upload_url(base_url) if upload else None,
+    ).start()
     try:
         yield server
     finally:
@@ -252,22 +271,26 @@ def memory_table(concurrency: int, latency: float) -> list[str]:
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     with file_server({"input.png": png}) as files:
+        # name: (inputs, image bytes, outputs uploaded with --upload-url)
         loads = {
-            "10 outputs of 1536x1024 PNG": (outputs, output_bytes),
+            "10 outputs of 1536x1024 PNG, inlined as data URIs": (outputs, output_bytes, False),
+            "10 outputs of 1536x1024 PNG, uploaded (--upload-url)": (outputs, output_bytes, True),
             f"16 input images of {len(png) / mb:.1f} MB, as URLs": (
                 {**REQUEST, "input_images": [f"{files}/input.png"] * 16},
                 16 * len(png),
+                False,
             ),
             f"16 input images of {len(png) / mb:.1f} MB, as data URIs": (
                 {**REQUEST, "input_images": [data_uri] * 16},
                 16 * len(png),
+                False,
             ),
         }
-        for name, (payload, image_bytes) in loads.items():
+        for name, (payload, image_bytes, upload) in loads.items():
             worker_idle, worker_peak, coglet_idle, coglet_peak = memory_run(
-                payload, concurrency, latency
+                payload, concurrency, latency, upload=upload
             )
-            cog_alone = memory_run(payload, concurrency, latency, TRIVIAL_PREDICTOR)
+            cog_alone = memory_run(payload, concurrency, latency, TRIVIAL_PREDICTOR, upload)
             rows.append(
                 f"| {name} | {image_bytes / mb:.1f} | {worker_idle / mb:.0f} | "
                 f"{worker_peak / mb:.0f} | {(worker_peak - worker_idle) / concurrency / mb:.1f} | "
@@ -278,11 +301,15 @@ def memory_table(concurrency: int, latency: float) -> list[str]:
 
 
 def memory_run(
-    payload: dict[str, Any], concurrency: int, latency: float, predictor: str | None = None
+    payload: dict[str, Any],
+    concurrency: int,
+    latency: float,
+    predictor: str | None = None,
+    upload: bool = False,
 ) -> tuple[int, int, int, int]:
     """Idle and peak memory of the worker, then of coglet's server, for one load."""
     env = {"COG_PREDICT_TYPE_STUB": predictor} if predictor else {}
-    with standin(latency, heavy=True) as url, cog_server(url, env) as server:
+    with standin(latency, heavy=True) as url, cog_server(url, env, upload) as server:
         assert server.process is not None
         coglet, worker = server.process.pid, server.worker_pid()
         idle = [rss(worker), rss(coglet)]

@@ -178,7 +178,7 @@ class RecordedRequest:
         return dict(self.json) if self.json is not None else dict(self.form)
 
 
-# The longest a request waits for others to arrive (StandIn.hold_until).
+# The longest a request is held (StandIn.hold_until, StandIn.hold).
 HOLD_SECONDS = 60.0
 
 # A scripted failure with this body closes the connection without answering.
@@ -253,6 +253,9 @@ class StandIn:
         # A test sets hold_until to hold each request until that many have arrived
         # (for at most HOLD_SECONDS): overlap is then proven, not timed.
         self.hold_until = 0
+        # hold() holds every request until release() (for at most HOLD_SECONDS), so a
+        # test can act while predictions are known to be waiting on OpenAI.
+        self.holding = False
         self.slow_seconds = 60.0
         self._attempts: dict[str, int] = {}
         self.in_flight = 0
@@ -280,6 +283,12 @@ class StandIn:
             for _ in range(times):
                 self._failures.append(ScriptedFailure(status, body, headers or {}))
 
+    def hold(self) -> None:
+        self.holding = True
+
+    def release(self) -> None:
+        self.holding = False
+
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
@@ -289,6 +298,7 @@ class StandIn:
         self.today = self.initial_today
         self._attempts.clear()
         self.hold_until = 0
+        self.holding = False
         self.peak_in_flight = self.in_flight
 
     def start(self, port: int = 0) -> str:
@@ -355,7 +365,9 @@ class StandIn:
 
     async def _wait_for_company(self) -> None:
         deadline = time.monotonic() + HOLD_SECONDS
-        while len(self.requests) < self.hold_until and time.monotonic() < deadline:
+        while (
+            len(self.requests) < self.hold_until or self.holding
+        ) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
 
     async def _answer(self, request: web.Request, parse: Any) -> web.StreamResponse:
@@ -842,9 +854,21 @@ def main() -> None:
     parser.add_argument(
         "--today", type=date.fromisoformat, help="the date that decides which models are shut down"
     )
+    parser.add_argument(
+        "--backlog",
+        type=int,
+        default=128,  # aiohttp's own default
+        help="connections the kernel queues before accepting (uploads arrive all at once)",
+    )
     args = parser.parse_args()
     standin = StandIn(latency=args.latency, heavy=args.heavy, today=args.today)
-    web.run_app(standin.app(), host="127.0.0.1", port=args.port, handler_cancellation=True)
+    web.run_app(
+        standin.app(),
+        host="127.0.0.1",
+        port=args.port,
+        handler_cancellation=True,
+        backlog=args.backlog,
+    )
 
 
 if __name__ == "__main__":
