@@ -6,13 +6,16 @@ upstream latency, on this machine. Prints Markdown tables:
 - throughput at 1, 8, 32 and concurrency.max simultaneous predictions, as a ratio
   to the ideal (slots / latency), next to the SDK called directly;
 - overhead per prediction over a direct SDK call at zero upstream latency;
-- peak memory of the server at full load with the largest payloads;
+- peak memory of the server at full load with the largest payloads, outputs inlined
+  and uploaded (--upload-url);
+- capacity: a container's peak with every slot (--slots) receiving the heaviest answer;
 - cold start, process start to READY;
 - the event loop: the longest the predictor's loop is held while a heavy edit
   runs, and the worst wait of light predictions beside it;
 - with --only soak: minutes of heavy load under every upstream fault (tools/soak.py).
 
     python -m tools.benchmark [--latency 1.0] [--rounds 4] [--only event-loop]
+    python -m tools.benchmark --only capacity --slots 48
 """
 
 import argparse
@@ -255,8 +258,37 @@ def file_server(files: dict[str, bytes]) -> Iterator[str]:
             process.wait()
 
 
+# The heaviest answer: ten 1536x1024 PNGs of random pixels, about 45 MB of images.
+HEAVY_OUTPUTS = {**REQUEST, "number_of_images": 10, "aspect_ratio": "3:2", "output_format": "png"}
+
+
+def capacity_table(slots: int, latency: float) -> list[str]:
+    """What a container with `slots` slots needs, every slot receiving the heaviest
+    answer, with outputs inlined and with outputs uploaded."""
+    gib, mib = 1024**3, 1024**2
+    rows = [
+        f"Capacity: {slots} slots (COG_MAX_CONCURRENCY), all receiving ten 1536x1024 PNGs at "
+        f"once, upstream latency {latency:g} s; the container's peak is the worker's and "
+        "coglet's peaks added:",
+        "",
+        "| outputs | worker peak (MiB) | coglet peak (MiB) | container peak (GiB) "
+        "| per slot (MiB) |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for name, upload in (("inlined as data URIs", False), ("uploaded (--upload-url)", True)):
+        worker_idle, worker_peak, coglet_idle, coglet_peak = memory_run(
+            HEAVY_OUTPUTS, slots, latency, upload=upload
+        )
+        growth = worker_peak - worker_idle + coglet_peak - coglet_idle
+        rows.append(
+            f"| {name} | {worker_peak / mib:.0f} | {coglet_peak / mib:.0f} | "
+            f"{(worker_peak + coglet_peak) / gib:.2f} | {growth / slots / mib:.1f} |"
+        )
+    return rows
+
+
 def memory_table(concurrency: int, latency: float) -> list[str]:
-    outputs = {**REQUEST, "number_of_images": 10, "aspect_ratio": "3:2", "output_format": "png"}
+    outputs = HEAVY_OUTPUTS
     output_bytes = sum(len(_render_noise(1536, 1024, "png", index)) for index in range(10))
     png = noise_png(1024)
     data_uri = "data:image/png;base64," + base64.b64encode(png).decode()
@@ -308,7 +340,8 @@ def memory_run(
     upload: bool = False,
 ) -> tuple[int, int, int, int]:
     """Idle and peak memory of the worker, then of coglet's server, for one load."""
-    env = {"COG_PREDICT_TYPE_STUB": predictor} if predictor else {}
+    env = {"COG_MAX_CONCURRENCY": str(concurrency)}  # as many slots as predictions
+    env |= {"COG_PREDICT_TYPE_STUB": predictor} if predictor else {}
     with standin(latency, heavy=True) as url, cog_server(url, env, upload) as server:
         assert server.process is not None
         coglet, worker = server.process.pid, server.worker_pid()
@@ -441,9 +474,20 @@ def main() -> None:
     parser.add_argument("--overhead-count", type=int, default=300)
     parser.add_argument("--soak-seconds", type=float, default=180)
     parser.add_argument(
+        "--slots", type=int, help="slots for the capacity table (default: cog.yaml's)"
+    )
+    parser.add_argument(
         "--only",
         action="append",
-        choices=["throughput", "overhead", "memory", "cold-start", "event-loop", "soak"],
+        choices=[
+            "throughput",
+            "overhead",
+            "memory",
+            "capacity",
+            "cold-start",
+            "event-loop",
+            "soak",
+        ],
     )
     args = parser.parse_args()
     max_concurrency = int(container_env()["COG_MAX_CONCURRENCY"])
@@ -457,6 +501,7 @@ def main() -> None:
         "throughput": lambda: throughput_table(args.latency, args.rounds, max_concurrency),
         "overhead": lambda: overhead_table(args.overhead_count),
         "memory": lambda: memory_table(max_concurrency, args.latency),
+        "capacity": lambda: capacity_table(args.slots or max_concurrency, args.latency),
         "cold-start": lambda: cold_start_table(5),
         "event-loop": event_loop_table,
         # Not in the default run: minutes of faults. --only soak.
