@@ -22,7 +22,7 @@ from gpt_image.errors import PredictionError, explain_api_error, redact
 from gpt_image.inputs import InputImage, prepare_input_images
 from gpt_image.memory import memory_released_when_idle
 from gpt_image.models import DEFAULT_MODEL, model_info, model_log
-from gpt_image.outputs import OutputDirs
+from gpt_image.outputs import OutputDirs, kept_output_bytes
 from gpt_image.request import ImageOptions, adapt_to_model, check_options
 from gpt_image.usage import usage_log, usage_metrics
 
@@ -36,7 +36,9 @@ class Predictor(BasePredictor):
         chosen = os.environ.get("OPENAI_IMAGE_MODEL", "").strip()
         self.model = model_info(chosen or DEFAULT_MODEL)
         self.model_chosen_by = "set by OPENAI_IMAGE_MODEL" if chosen else "the default"
-        self.output_dirs = OutputDirs(Path(tempfile.mkdtemp(prefix="gpt-image-outputs-")))
+        self.output_dirs = OutputDirs(
+            Path(tempfile.mkdtemp(prefix="gpt-image-outputs-")), keep_bytes=kept_output_bytes()
+        )
         # What is loaded by now lives as long as the worker. Out of the garbage
         # collector's reach, a full collection no longer holds every prediction's
         # event loop for about 100 ms (docs/performance.md).

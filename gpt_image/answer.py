@@ -8,7 +8,7 @@ would retry it if it read the body itself; images that arrived whole are kept.
 
 import asyncio
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,10 @@ class BrokeOffEarly(BrokenAnswer):
 
 
 async def fetch_answer(
-    send: SendRequest, new_directory: Callable[[], Path], expected: int, max_retries: int
+    send: SendRequest,
+    new_directory: Callable[[], AbstractContextManager[Path]],
+    expected: int,
+    max_retries: int,
 ) -> Answer:
     """Send the request and read its answer into files.
 
@@ -58,7 +61,8 @@ async def fetch_answer(
         async with send(retries_left) as answer:
             retries_left -= answer.retries_taken
             try:
-                return await read_answer(answer, new_directory(), expected)
+                with new_directory() as directory:
+                    return await read_answer(answer, directory, expected)
             except BrokeOffEarly as error:
                 broken += 1
                 if retries_left <= 0:
