@@ -1,7 +1,8 @@
 """Through the real prediction server: gateways in front of OpenAI, as their own
 documents set them up. The stand-in plays the gateway: it takes the gateway's own
-keys (LiteLLM's `sk-1234`, any key at all, vLLM's and Ollama's examples) and, like
-an authenticated Cloudflare AI Gateway, requires a header of its own."""
+keys (LiteLLM's `sk-1234`, any key at all, vLLM's and Ollama's examples) and
+requires headers of its own, as Cloudflare AI Gateway (with Authenticated Gateway
+on), Helicone and Portkey do."""
 
 import json
 import re
@@ -19,14 +20,19 @@ COG_PREFIX = "Prediction failed: Async prediction failed: PredictionError: "
 # Keys from the gateways' documents: LiteLLM's master key and its "anything" when
 # no auth is configured, vLLM's `--api-key token-abc123`, Ollama's "ollama".
 GATEWAY_KEYS = ("sk-1234", "anything", "token-abc123", "ollama")
-HEADER = "cf-aig-authorization"
-TOKEN = "Bearer cf-aig-token-0123456789"
-SECRETS = (*GATEWAY_KEYS, TOKEN.removeprefix("Bearer "))
+HEADERS = {
+    "cf-aig-authorization": "Bearer cf-aig-token-0123456789",
+    "Helicone-Auth": "Bearer sk-helicone-0123456789",
+    "x-portkey-api-key": "portkey-key-0123456789",
+}
+HEADER, TOKEN = next(iter(HEADERS.items()))
+SETTING = "\n".join(f"{name}: {value}" for name, value in HEADERS.items())
+SECRETS = (*GATEWAY_KEYS, *(value.split()[-1] for value in HEADERS.values()))
 
 
 @pytest.fixture(scope="module")
 def gateway() -> Iterator[StandIn]:
-    server = StandIn(today=TODAY, gateway=Gateway(frozenset(GATEWAY_KEYS), {HEADER: TOKEN}))
+    server = StandIn(today=TODAY, gateway=Gateway(frozenset(GATEWAY_KEYS), HEADERS))
     server.start()
     yield server
     server.stop()
@@ -44,14 +50,14 @@ def gateway_server(gateway: StandIn, **env: str) -> Iterator[CogServer]:
 
 @pytest.fixture(scope="module")
 def opted_in(gateway: StandIn) -> Iterator[CogServer]:
-    """Sends the gateway's header, as the operator asked."""
-    yield from gateway_server(gateway, OPENAI_GATEWAY_HEADERS=f"{HEADER}: {TOKEN}")
+    """Sends the gateway's headers, as the operator asked."""
+    yield from gateway_server(gateway, OPENAI_GATEWAY_HEADERS=SETTING)
 
 
 @pytest.fixture(scope="module")
 def not_opted_in(gateway: StandIn) -> Iterator[CogServer]:
-    """Has the header only in the SDK's own OPENAI_CUSTOM_HEADERS, which is never sent."""
-    yield from gateway_server(gateway, OPENAI_CUSTOM_HEADERS=f"{HEADER}: {TOKEN}")
+    """Has the headers only in the SDK's own OPENAI_CUSTOM_HEADERS, which is never sent."""
+    yield from gateway_server(gateway, OPENAI_CUSTOM_HEADERS=SETTING)
 
 
 @pytest.fixture
@@ -67,7 +73,8 @@ def predict(server: CogServer, key: str) -> dict[str, Any]:
 def failure_message(result: dict[str, Any]) -> str:
     assert result["status"] == "failed", result
     answer = json.dumps(result)
-    assert TOKEN not in answer and TOKEN[-10:] not in answer
+    for value in HEADERS.values():
+        assert value.split()[-1] not in answer
     assert result["error"].startswith(COG_PREFIX), result["error"]
     return result["error"].removeprefix(COG_PREFIX)
 
@@ -78,12 +85,13 @@ def test_gateway_keys_are_sent(opted_in: CogServer, at_gateway: StandIn, key: st
     assert result["status"] == "succeeded", result.get("error")
     (request,) = at_gateway.requests
     assert request.headers["authorization"] == f"Bearer {key}"
-    assert request.headers[HEADER] == TOKEN
+    for name, value in HEADERS.items():
+        assert request.headers[name.lower()] == value
 
 
 def test_setup_says_which_headers_go_where(opted_in: CogServer) -> None:
     assert (
-        f"OPENAI_GATEWAY_HEADERS: sending {HEADER} with every request to "
+        f"OPENAI_GATEWAY_HEADERS: sending {', '.join(HEADERS)} with every request to "
         f"{opted_in.env['OPENAI_BASE_URL']}/" in opted_in.logs()
     )
 
@@ -93,7 +101,7 @@ def test_headers_are_not_sent_without_opting_in(
 ) -> None:
     message = failure_message(predict(not_opted_in, "sk-1234"))
     (request,) = at_gateway.requests
-    assert HEADER not in request.headers
+    assert not {name.lower() for name in HEADERS} & set(request.headers)
     assert message == (
         f"The gateway at {at_gateway.base_url}/ refused the request (401): Unauthorized: header "
         f"{HEADER} is missing or wrong (received None)."
@@ -115,7 +123,9 @@ def test_a_key_the_gateway_refuses(opted_in: CogServer, at_gateway: StandIn) -> 
 def test_a_header_value_the_gateway_echoes_is_redacted(
     opted_in: CogServer, at_gateway: StandIn
 ) -> None:
-    at_gateway.gateway = Gateway(frozenset(GATEWAY_KEYS), {HEADER: "Bearer another-token"})
+    at_gateway.gateway = Gateway(
+        frozenset(GATEWAY_KEYS), {**HEADERS, HEADER: "Bearer another-token"}
+    )
     message = failure_message(predict(opted_in, "sk-1234"))
     assert message == (
         f"The gateway at {at_gateway.base_url}/ refused the request (401): Unauthorized: header "
