@@ -16,10 +16,10 @@ import openai
 from cog import BasePredictor, Input, Path, Secret
 
 from gpt_image import images_api
-from gpt_image.answer import read_answer
+from gpt_image.answer import fetch_answer
 from gpt_image.blocking import run_blocking
 from gpt_image.errors import PredictionError, explain_api_error, redact
-from gpt_image.inputs import prepare_input_images
+from gpt_image.inputs import InputImage, prepare_input_images
 from gpt_image.memory import memory_released_when_idle
 from gpt_image.models import DEFAULT_MODEL, model_info, model_log
 from gpt_image.outputs import OutputDirs
@@ -132,6 +132,7 @@ class Predictor(BasePredictor):
         self, options: ImageOptions, input_images: list[Path], key: str
     ) -> list[Path]:
         client = self.client.with_options(api_key=key)
+        images: list[InputImage] = []
         if input_images:
             # Checked and converted before any request, so a bad file costs nothing.
             images = await run_blocking(prepare_input_images, input_images)
@@ -140,14 +141,14 @@ class Predictor(BasePredictor):
             options, notes = adapt_to_model(options, self.model)
             for note in notes:
                 print(note)
-            request = images_api.edit(client, options, self.model.name, images)
-        else:
-            request = images_api.generate(client, options, self.model.name)
 
-        async with request as answer:  # OpenAI said 200; its images are on their way
-            response, paths, notes = await read_answer(
-                answer, self.output_dirs.new(), options.number_of_images
-            )
+        def send(max_retries: int) -> images_api.Request:
+            retrying = client.with_options(max_retries=max_retries)
+            return images_api.request(retrying, options, self.model.name, images)
+
+        response, paths, notes = await fetch_answer(
+            send, self.output_dirs.new, options.number_of_images, client.max_retries
+        )
         for line in [*notes, *usage_log(response, self.model)]:
             print(line)
         # What came back is what the caller gets, and what Replicate bills.

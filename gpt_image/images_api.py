@@ -8,7 +8,7 @@ import math
 import os
 import re
 from collections.abc import AsyncIterator, Callable
-from contextlib import ExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, ExitStack, asynccontextmanager
 from typing import Any, TypeVar
 
 from openai import AsyncAPIResponse, AsyncOpenAI
@@ -35,6 +35,8 @@ DEFAULT_MAX_RETRIES = 2
 # The shared client never sends this: every prediction uses its caller's key.
 NO_KEY = "no-key-set-use-a-predictions-own-key"
 T = TypeVar("T")
+# A request on its way: entered, it yields OpenAI's 200 answer, unread.
+Request = AbstractAsyncContextManager[AsyncAPIResponse[ImagesResponse]]
 LOGGED_PARAMS = (
     "model",
     "n",
@@ -172,6 +174,15 @@ def checked_api_key(value: str | None) -> str:
             "has. Copy the key again and try again."
         )
     return key
+
+
+def request(
+    client: AsyncOpenAI, options: ImageOptions, model: str, images: list[InputImage]
+) -> Request:
+    """An edit of the input images, or a generation when there are none."""
+    if images:
+        return edit(client, options, model, images)
+    return generate(client, options, model)
 
 
 @asynccontextmanager
