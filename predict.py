@@ -31,6 +31,8 @@ class Predictor(BasePredictor):
     def setup(self) -> None:
         # One client for every prediction, so connections to OpenAI are pooled.
         self.client = images_api.make_client()
+        # Never shown to a caller, like the key.
+        self.gateway_secrets = images_api.gateway_secrets()
         # The interface is gpt-image-1's; the model behind it is its successor, or
         # whichever OPENAI_IMAGE_MODEL names.
         chosen = os.environ.get("OPENAI_IMAGE_MODEL", "").strip()
@@ -115,17 +117,18 @@ class Predictor(BasePredictor):
         today = datetime.now(UTC).date()
         for line in model_log(self.model, today, self.model_chosen_by):
             print(line)
+        secrets = (key, *self.gateway_secrets)
         try:
             async with memory_released_when_idle():
                 return await self._create(options, input_images or [], key)
         except PredictionError as error:
-            raise PredictionError(redact(str(error), key)) from None
+            raise PredictionError(redact(str(error), *secrets)) from None
         except openai.APIError as error:
             message = explain_api_error(error, self.client, self.model, today)
-            raise PredictionError(redact(message, key)) from None
+            raise PredictionError(redact(message, *secrets)) from None
         except Exception as error:  # a bug: still no key in the message, and no traceback
             message = f"Unexpected error ({type(error).__name__}: {error}). Please report it."
-            raise PredictionError(redact(message, key)) from None
+            raise PredictionError(redact(message, *secrets)) from None
 
     async def _create(
         self, options: ImageOptions, input_images: list[Path], key: str
