@@ -10,10 +10,15 @@ It also stands in for the endpoint that the prediction server's `--upload-url`
 points at (Replicate's file store): `PUT /uploads/<name>` keeps the file in
 `.uploads` and answers with a URL of its own for each file.
 
+It can also stand in for a gateway in front of OpenAI (`gateway=Gateway(...)`):
+it then accepts the gateway's own keys instead of OpenAI-shaped ones, requires
+the gateway's own headers, and refuses the way LiteLLM does.
+
 Tests start it in-process (`StandIn().start()`), read what reached it from
 `.requests`, and script failures with `.fail_next(...)`. By hand:
 
     python -m tools.openai_standin --port 8000 [--latency 2.5] [--today 2026-12-02]
+        [--gateway-key sk-1234] [--gateway-header "cf-aig-authorization: Bearer tok"]
 """
 
 import argparse
@@ -151,6 +156,20 @@ class OpenAIError(Exception):
 
 
 @dataclass(frozen=True)
+class Gateway:
+    """What a gateway in front of OpenAI asks of its callers instead of an OpenAI key.
+
+    `keys`: the keys it issues, such as LiteLLM's documented master key `sk-1234`;
+    empty, it takes any non-empty key, as LiteLLM without auth ("anything") and
+    Ollama ("ollama", "required but ignored") do. `headers`: headers of its own it
+    requires, such as Cloudflare AI Gateway's `cf-aig-authorization: Bearer <token>`.
+    """
+
+    keys: frozenset[str] = frozenset()
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class UploadedFile:
     field: str
     filename: str | None
@@ -170,6 +189,7 @@ class RecordedRequest:
     files: list[UploadedFile] = field(default_factory=list)
     response_images: list[bytes] = field(default_factory=list)
     client_disconnected: bool = False  # the client hung up before the answer
+    stalled: bool = False  # a "stall-mid" answer sent its first image and is waiting
     connection: tuple[str, int] | None = None  # the client's address and port
 
     @property
@@ -212,8 +232,16 @@ FAULT_PLANS: dict[str, tuple[str, ...]] = {
     "drop-once": ("drop", "ok"),
     "cut-early": ("cut-early",),  # the answer stops inside its first image
     "cut-late": ("cut-late",),  # the answer stops halfway, after some whole images
+    "cut-early-once": ("cut-early", "ok"),
+    "garbled-early-once": ("garbled-early", "ok"),  # broken JSON inside the first image
+    "stall-mid": ("stall-mid",),  # the first image, then nothing for slow_seconds
     "slow": ("slow",),  # the answer comes after slow_seconds
+    # What gateways and newer models do to `usage` (openai-python 3.54 images_response.py).
+    "usage-trimmed": ("usage-trimmed",),  # no input_tokens, no text_tokens in its details
+    "text-out": ("text-out",),  # output_tokens_details splits the output: some of it text
 }
+# The text tokens in a "text-out" answer's output.
+TEXT_OUTPUT_TOKENS = 120
 FAULT_IN_PROMPT = re.compile(r"\[fault:([a-z0-9-]+)\]")
 SERVER_ERROR = {
     "error": {
@@ -244,12 +272,22 @@ class StandIn:
     shut down (tests set it, so no outcome changes with the calendar)."""
 
     def __init__(
-        self, latency: float = 0.0, heavy: bool = False, today: date | None = None
+        self,
+        latency: float = 0.0,
+        heavy: bool = False,
+        today: date | None = None,
+        gateway: Gateway | None = None,
     ) -> None:
         self.latency = latency
         self.heavy = heavy
         self.initial_today = today or date.today()
         self.today = self.initial_today
+        # None: OpenAI itself, which takes only OpenAI-shaped keys.
+        self.initial_gateway = gateway
+        self.gateway = gateway
+        # Models OpenAI publishes after openai-python 3.54 (a test names them), such
+        # as a new dated snapshot: live, with no parameter rules beyond the SDK's.
+        self.published_later: set[str] = set()
         # A test sets hold_until to hold each request until that many have arrived
         # (for at most HOLD_SECONDS): overlap is then proven, not timed.
         self.hold_until = 0
@@ -296,6 +334,8 @@ class StandIn:
             self._failures.clear()
         self.latency = 0.0
         self.today = self.initial_today
+        self.gateway = self.initial_gateway
+        self.published_later.clear()
         self._attempts.clear()
         self.hold_until = 0
         self.holding = False
@@ -387,7 +427,10 @@ class StandIn:
             recorded.client_disconnected = True
             raise
         try:
-            _check_api_key(recorded.headers.get("authorization", ""))
+            if self.gateway is None:
+                _check_api_key(recorded.headers.get("authorization", ""))
+            else:
+                _check_gateway(self.gateway, recorded.headers)
             await parse(request, recorded)
             if failure is not None:
                 return await _scripted_response(request, failure)
@@ -403,14 +446,37 @@ class StandIn:
         except OpenAIError as error:
             return error.response()
         recorded.response_images = answer.pop("_images")
+        _change_usage(answer["usage"], step)
         if step == "slow":
             await asyncio.sleep(self.slow_seconds)
+        body = json.dumps(answer).encode()
+        first_image = body.index(b'"b64_json"') + 100
         if step in ("cut-early", "cut-late"):
-            body = json.dumps(answer).encode()
-            first_image = body.index(b'"b64_json"') + 100
             cut = first_image if step == "cut-early" else max(first_image, len(body) // 2)
             return await _scripted_response(request, ScriptedFailure(200, CutShort(body, cut), {}))
-        return web.json_response(answer)
+        if step == "garbled-early":
+            body = body[:first_image] + b'\x00"}]}' + body[first_image + 6 :]
+        if step == "stall-mid":
+            return await self._stalled(request, recorded, body, body.index(b'"}', first_image) + 2)
+        return web.Response(body=body, content_type="application/json")
+
+    async def _stalled(
+        self, request: web.Request, recorded: RecordedRequest, body: bytes, pause_at: int
+    ) -> web.StreamResponse:
+        """The answer up to pause_at, then a wait of slow_seconds before the rest."""
+        response = web.StreamResponse(
+            headers={"Content-Type": "application/json", "Content-Length": str(len(body))}
+        )
+        await response.prepare(request)
+        await response.write(body[:pause_at])
+        recorded.stalled = True
+        try:
+            await asyncio.sleep(self.slow_seconds)
+        except asyncio.CancelledError:  # the client hung up (handler_cancellation)
+            recorded.client_disconnected = True
+            raise
+        await response.write(body[pause_at:])
+        return response
 
     def _fault_step(self, prompt: str) -> str:
         """What this attempt of a "[fault:...]" prompt gets; "ok" for any other."""
@@ -424,7 +490,8 @@ class StandIn:
         return plan[min(attempt, len(plan) - 1)]
 
     def _check_model(self, model: str) -> None:
-        shutdown = IMAGE_MODELS.get(model, self.today)
+        unpublished = None if model in self.published_later else self.today
+        shutdown = IMAGE_MODELS.get(model, unpublished)
         if shutdown is not None and self.today >= shutdown:
             raise OpenAIError(
                 404,
@@ -517,6 +584,34 @@ def _check_api_key(authorization: str) -> None:
             f"Incorrect API key provided: {key[:6]}{'*' * 10}{key[-4:]}. You can find your "
             "API key at https://platform.openai.com/account/api-keys.",
             code="invalid_api_key",
+        )
+
+
+def _check_gateway(gateway: Gateway, headers: dict[str, str]) -> None:
+    """Refuse as a gateway does. Like some gateways, it echoes what it received
+    (a header whole, a key masked the way LiteLLM masks it), so tests can prove
+    that the package never passes either on."""
+    for name, value in gateway.headers.items():
+        received = headers.get(name.lower())
+        if received != value:
+            raise OpenAIError(
+                401,
+                f"Unauthorized: header {name} is missing or wrong (received {received!r}).",
+                type="auth_error",
+                code="401",
+            )
+    scheme, _, key = headers.get("authorization", "").partition(" ")
+    key = key.strip() if scheme == "Bearer" else ""
+    if not key or (gateway.keys and key not in gateway.keys):
+        # LiteLLM's refusal, as its users quote it (BerriAI/litellm#20673).
+        raise OpenAIError(
+            401,
+            f"Authentication Error, Invalid proxy server token passed. Received API Key = "
+            f"{key[:3]}...{key[-4:]}. Unable to find token in cache or "
+            "`LiteLLM_VerificationTokenTable`",
+            type="token_not_found_in_db",
+            param="key",
+            code="401",
         )
 
 
@@ -804,6 +899,20 @@ def _make_answer(params: dict[str, Any], input_images: int, heavy: bool) -> dict
     }
 
 
+def _change_usage(usage: dict[str, Any], step: str) -> None:
+    """What some answers report instead of the full usage."""
+    if step == "usage-trimmed":
+        del usage["input_tokens"], usage["input_tokens_details"]["text_tokens"]
+    elif step == "text-out":
+        usage["output_tokens"] += TEXT_OUTPUT_TOKENS
+        usage["total_tokens"] += TEXT_OUTPUT_TOKENS
+        image_tokens = usage["output_tokens"] - TEXT_OUTPUT_TOKENS
+        usage["output_tokens_details"] = {
+            "image_tokens": image_tokens,
+            "text_tokens": TEXT_OUTPUT_TOKENS,
+        }
+
+
 def _effective_safety_identifier(params: dict[str, Any]) -> dict[str, str]:
     """ImagesResponse.safety_identifier: the non-empty safety_identifier, else `user`."""
     identifier = params.get("safety_identifier") or params.get("user")
@@ -855,13 +964,32 @@ def main() -> None:
         "--today", type=date.fromisoformat, help="the date that decides which models are shut down"
     )
     parser.add_argument(
+        "--gateway-key",
+        action="append",
+        default=[],
+        help="act as a gateway that issues this key (repeatable)",
+    )
+    parser.add_argument(
+        "--gateway-header",
+        action="append",
+        default=[],
+        help="act as a gateway that requires this 'Name: value' header (repeatable)",
+    )
+    parser.add_argument(
         "--backlog",
         type=int,
         default=128,  # aiohttp's own default
         help="connections the kernel queues before accepting (uploads arrive all at once)",
     )
     args = parser.parse_args()
-    standin = StandIn(latency=args.latency, heavy=args.heavy, today=args.today)
+    gateway = None
+    if args.gateway_key or args.gateway_header:
+        headers = dict(
+            (name.strip(), value.strip())
+            for name, _, value in (line.partition(":") for line in args.gateway_header)
+        )
+        gateway = Gateway(frozenset(args.gateway_key), headers)
+    standin = StandIn(latency=args.latency, heavy=args.heavy, today=args.today, gateway=gateway)
     web.run_app(
         standin.app(),
         host="127.0.0.1",
