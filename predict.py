@@ -17,9 +17,8 @@ from cog import BasePredictor, Input, Path, Secret
 
 from gpt_image import images_api
 from gpt_image.answer import read_answer
-from gpt_image.blocking import run_blocking
 from gpt_image.errors import PredictionError, explain_api_error, redact
-from gpt_image.inputs import prepare_input_images
+from gpt_image.inputs import InputImage, prepared_input_images
 from gpt_image.memory import memory_released_when_idle
 from gpt_image.models import DEFAULT_MODEL, model_info, model_log
 from gpt_image.outputs import OutputDirs
@@ -114,8 +113,13 @@ class Predictor(BasePredictor):
         for line in model_log(self.model, today, self.model_chosen_by):
             print(line)
         try:
-            async with memory_released_when_idle():
-                return await self._create(options, input_images or [], key)
+            # Checked and converted before any request, so a bad file costs nothing;
+            # converted images are spooled until the request is over, however it ends.
+            async with (
+                memory_released_when_idle(),
+                prepared_input_images(input_images or []) as images,
+            ):
+                return await self._create(options, images, key)
         except PredictionError as error:
             raise PredictionError(redact(str(error), key)) from None
         except openai.APIError as error:
@@ -126,12 +130,10 @@ class Predictor(BasePredictor):
             raise PredictionError(redact(message, key)) from None
 
     async def _create(
-        self, options: ImageOptions, input_images: list[Path], key: str
+        self, options: ImageOptions, images: list[InputImage], key: str
     ) -> list[Path]:
         client = self.client.with_options(api_key=key)
-        if input_images:
-            # Checked and converted before any request, so a bad file costs nothing.
-            images = await run_blocking(prepare_input_images, input_images)
+        if images:
             for image in images:
                 print(image.summary())
             options, notes = adapt_to_model(options, self.model)
