@@ -47,8 +47,9 @@ def associated_alpha_tiff(image: Image.Image) -> bytes:
 
 def noise_gif(width: int, height: int) -> bytes:
     """One frame of random pixels in 256 random colours: the GIF hardly compresses
-    (about 1.4 bytes a pixel), and as an RGB PNG it takes about 3 bytes a pixel."""
-    rng = random.Random(width * height)
+    (1.4 bytes a pixel). As an RGB PNG these colours take 3 bytes a pixel: other
+    palettes can let deflate find repeats (a different seed gave 2.5)."""
+    rng = random.Random(1)
     image = Image.frombytes("P", (width, height), rng.randbytes(width * height))
     image.putpalette(rng.randbytes(768))
     return encoded(image, "GIF")
