@@ -214,7 +214,8 @@ def _grey_to_8_bits(image: Image.Image) -> Image.Image:
     """Map the image's black-to-white range onto 0-255, rounding."""
     black, white = _black_and_white(image)
     scale = 255 / (white - black)
-    values = image if image.mode in ("I", "F") else image.convert("I")
+    # Pillow maps values linearly in these modes; other byte orders go through "I".
+    values = image if image.mode in ("I", "I;16", "F") else image.convert("I")
     # Pillow truncates on the way to 8 bits: the extra half rounds.
     return values.point(lambda value: value * scale + (0.5 - black * scale)).convert("L")
 
