@@ -30,8 +30,8 @@ MAX_IMAGE_BYTES = 50_000_000
 MAX_PIXELS = 64 * 1024 * 1024
 # An image over 50 MB is downscaled to fit this square: OpenAI works at 1536 px at
 # most, and a PNG this size is always well under the limit: converted images are
-# 8-bit RGBA at most, 16.8 MB of pixels, and even incompressible ones add only
-# deflate's 0.01%.
+# 8-bit RGBA at most, and 2048x2048 RGBA noise, which deflate cannot shrink, makes
+# a 16.8 MB PNG.
 DOWNSCALED_SIDE = 2048
 # Greyscale modes of more than 8 bits a pixel, which Pillow converts to 8 bits by
 # clipping every value over 255 (or, for floats, by reading 0-1 as black).
