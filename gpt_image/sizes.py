@@ -6,10 +6,8 @@ image_edit_params.py): the standard sizes and `auto` on the GPT image models, an
 WIDTHxHEIGHT only on the models flagged `any_size` in the model table.
 """
 
-import re
-
 from gpt_image.errors import PredictionError
-from gpt_image.models import KNOWN_MODELS, ModelInfo
+from gpt_image.models import KNOWN_MODELS, SNAPSHOT_NAME, ModelInfo
 
 STANDARD_SIZES = ("1024x1024", "1536x1024", "1024x1536")
 AUTO = "auto"
@@ -30,8 +28,6 @@ SIZE_BY_ASPECT_RATIO = {
 EXPERIMENTAL_PIXELS = 2560 * 1440
 EXPERIMENTAL_SIDE = 2560
 
-DATED_SNAPSHOT = re.compile(r"-\d{4}-\d{2}-\d{2}$")
-
 
 def size_for(aspect_ratio: str) -> str:
     return SIZE_BY_ASPECT_RATIO.get(aspect_ratio, aspect_ratio)
@@ -51,7 +47,7 @@ def check_size(aspect_ratio: str, model: ModelInfo) -> None:
     able = [
         name
         for name, info in KNOWN_MODELS.items()
-        if can_make(info, size) and info.shutdown is None and not DATED_SNAPSHOT.search(name)
+        if can_make(info, size) and info.shutdown is None and not SNAPSHOT_NAME.fullmatch(name)
     ]
     raise PredictionError(
         f"{model.name} makes only {', '.join(STANDARD_SIZES)} and auto, not {asked}: "
