@@ -15,13 +15,13 @@ import openai
 from cog import Path, Secret
 
 from gpt_image import images_api
-from gpt_image.answer import read_answer
+from gpt_image.answer import fetch_answer
 from gpt_image.blocking import run_blocking
 from gpt_image.errors import PredictionError, explain_api_error, redact
-from gpt_image.inputs import prepare_input_images
+from gpt_image.inputs import InputImage, prepare_input_images
 from gpt_image.memory import memory_released_when_idle
 from gpt_image.models import model_info, model_log
-from gpt_image.outputs import OutputDirs
+from gpt_image.outputs import OutputDirs, kept_output_bytes
 from gpt_image.request import ImageOptions, adapt_to_model, check_options
 from gpt_image.sizes import check_size, size_notes
 from gpt_image.usage import usage_log, usage_metrics
@@ -50,7 +50,9 @@ class ImageFlow:
         # Only an interface whose key is optional lets the container's key pay.
         self.operator_key = images_api.operator_key() if operator_may_pay else None
         self.operator_may_pay = operator_may_pay
-        self.output_dirs = OutputDirs(Path(tempfile.mkdtemp(prefix="gpt-image-outputs-")))
+        self.output_dirs = OutputDirs(
+            Path(tempfile.mkdtemp(prefix="gpt-image-outputs-")), keep_bytes=kept_output_bytes()
+        )
         # What is loaded by now lives as long as the worker. Out of the garbage
         # collector's reach, a full collection no longer holds every prediction's
         # event loop for about 100 ms (docs/performance.md).
@@ -102,6 +104,7 @@ class ImageFlow:
         record_metric: RecordMetric,
     ) -> list[Path]:
         client = self.client.with_options(api_key=key)
+        images: list[InputImage] = []
         if input_images:
             # Checked and converted before any request, so a bad file costs nothing.
             images = await run_blocking(prepare_input_images, input_images)
@@ -110,14 +113,14 @@ class ImageFlow:
             options, notes = adapt_to_model(options, self.model)
             for note in notes:
                 print(note)
-            request = images_api.edit(client, options, self.model.name, images)
-        else:
-            request = images_api.generate(client, options, self.model.name)
 
-        async with request as answer:  # OpenAI said 200; its images are on their way
-            response, paths, notes = await read_answer(
-                answer, self.output_dirs.new(), options.number_of_images
-            )
+        def send(max_retries: int) -> images_api.Request:
+            retrying = client.with_options(max_retries=max_retries)
+            return images_api.request(retrying, options, self.model.name, images)
+
+        response, paths, notes = await fetch_answer(
+            send, self.output_dirs.new, options.number_of_images, client.max_retries
+        )
         for line in [*notes, *usage_log(response, self.model)]:
             print(line)
         # What came back is what the caller gets, and what Replicate bills.

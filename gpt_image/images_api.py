@@ -7,8 +7,8 @@ sees in the prediction's logs.
 import math
 import os
 import re
-from collections.abc import AsyncIterator, Callable
-from contextlib import ExitStack, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, ExitStack, asynccontextmanager
 from typing import Any, TypeVar
 
 from openai import AsyncAPIResponse, AsyncOpenAI
@@ -24,6 +24,7 @@ from gpt_image.request import (
     multipart_edit_params,
     use_json_edit,
 )
+from gpt_image.settings import SettingError, setting
 
 # The header the SDK's `with_streaming_response` sets; post() has no such wrapper.
 RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
@@ -35,6 +36,8 @@ DEFAULT_MAX_RETRIES = 2
 # The shared client never sends this: every prediction uses its caller's key.
 NO_KEY = "no-key-set-use-a-predictions-own-key"
 T = TypeVar("T")
+# A request on its way: entered, it yields OpenAI's 200 answer, unread.
+Request = AbstractAsyncContextManager[AsyncAPIResponse[ImagesResponse]]
 LOGGED_PARAMS = (
     "model",
     "n",
@@ -52,24 +55,20 @@ LOGGED_PARAMS = (
 OPERATOR_IDENTITY = ("OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "OPENAI_CUSTOM_HEADERS")
 
 
-class SettingError(ValueError):
-    """A setting of the container that cannot work; the message says which and why."""
-
-
 def make_client() -> AsyncOpenAI:
     """The one client every prediction shares, so connections are pooled.
 
     OPENAI_BASE_URL (read by the SDK) points it at a proxy or gateway;
     OPENAI_TIMEOUT and OPENAI_MAX_RETRIES tune it.
     """
-    timeout = _setting(
+    timeout = setting(
         "OPENAI_TIMEOUT",
         DEFAULT_TIMEOUT,
         float,
         lambda seconds: math.isfinite(seconds) and seconds > 0,
         "a number of seconds above 0, such as 300",
     )
-    max_retries = _setting(
+    max_retries = setting(
         "OPENAI_MAX_RETRIES",
         DEFAULT_MAX_RETRIES,
         int,
@@ -148,6 +147,15 @@ def choose_key(
     return operator, True
 
 
+def request(
+    client: AsyncOpenAI, options: ImageOptions, model: str, images: list[InputImage]
+) -> Request:
+    """An edit of the input images, or a generation when there are none."""
+    if images:
+        return edit(client, options, model, images)
+    return generate(client, options, model)
+
+
 @asynccontextmanager
 async def generate(
     client: AsyncOpenAI, options: ImageOptions, model: str
@@ -202,18 +210,3 @@ async def edit(
 
 def _describe(params: dict[str, Any]) -> str:
     return " ".join(f"{name}={params[name]}" for name in LOGGED_PARAMS if name in params)
-
-
-def _setting(
-    name: str, default: T, parse: Callable[[str], T], valid: Callable[[T], bool], what: str
-) -> T:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = parse(raw)
-    except ValueError:
-        raise SettingError(f"{name} must be {what}, not {raw!r}.") from None
-    if not valid(value):
-        raise SettingError(f"{name} must be {what}, not {raw!r}.")
-    return value

@@ -8,10 +8,10 @@ from gpt_image.errors import PredictionError, redact
 from gpt_image.images_api import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
-    SettingError,
     checked_api_key,
     make_client,
 )
+from gpt_image.settings import SettingError
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -161,12 +161,12 @@ FAILURES: dict[str, tuple[int, Any, dict[str, str], int, list[str]]] = {
         1,
         ["OpenAI answered with something other than JSON. Try again."],
     ),
-    "200 broken JSON": (
+    "200 broken JSON": (  # broken before any image: sent again, like a dropped connection
         200,
         '{"created": 1, "data": [',
         {"content-type": "application/json"},
-        1,
-        ["OpenAI answered with broken JSON. Try again."],
+        RETRIES + 1,
+        ["OpenAI answered with broken JSON before its first image, 2 times in a row. Try again."],
     ),
     "200 without images": (
         200,
@@ -241,19 +241,50 @@ def test_images_before_a_broken_answer_are_kept(
     assert [decode_data_uri(uri)[1] for uri in result["output"]] == [first]
     assert "after 1 image(s); those are kept." in result["logs"]
     assert "OpenAI returned 1 of the 2 images asked for; here is that one." in result["logs"]
+    assert len(openai.requests) == 2  # the first prediction's, and this one's: not sent again
     assert_still_serving(errors_server, openai)
 
 
-def test_answer_cut_before_any_image_fails_clearly(
+def test_answer_cut_before_any_image_is_sent_again(
     errors_server: CogServer, openai: StandIn
 ) -> None:
-    body = answer_with(b"x" * 1000)
-    openai.fail_next(200, CutShort(body, 40))
+    """Read whole, the SDK would have retried it; streamed, the package does."""
+    openai.fail_next(200, CutShort(answer_with(b"x" * 1000), 40))
+    result = predict(errors_server)
+    assert result["status"] == "succeeded", result.get("error")
+    assert len(openai.requests) == 2
+    (line,) = [line for line in result["logs"].splitlines() if "sending the request" in line]
+    assert line == (
+        "OpenAI's answer broke off (the connection was lost or too slow) before its first "
+        "image; sending the request again. OpenAI may have billed the broken attempt."
+    )
+
+
+def test_answer_cut_before_any_image_every_time_fails_clearly(
+    errors_server: CogServer, openai: StandIn
+) -> None:
+    openai.fail_next(200, CutShort(answer_with(b"x" * 1000), 40), times=RETRIES + 1)
     message = failure_message(predict(errors_server))
     assert message == (
-        "OpenAI's answer broke off (the connection was lost or too slow). Try again."
+        "OpenAI's answer broke off (the connection was lost or too slow) before its first "
+        "image, 2 times in a row. Try again."
     )
+    assert len(openai.requests) == RETRIES + 1
     assert_still_serving(errors_server, openai)
+
+
+def test_retries_of_broken_answers_share_the_sdks_budget(
+    errors_server: CogServer, openai: StandIn
+) -> None:
+    """OPENAI_MAX_RETRIES bounds the attempts whatever failed: a 500 took the one retry."""
+    openai.fail_next(500, openai_error("The server had an error.", type="server_error"))
+    openai.fail_next(200, CutShort(answer_with(b"x" * 1000), 40))
+    message = failure_message(predict(errors_server))
+    assert message == (
+        "OpenAI's answer broke off (the connection was lost or too slow) before its first "
+        "image. Try again."
+    )
+    assert len(openai.requests) == RETRIES + 1
 
 
 def test_invalid_key(errors_server: CogServer, openai: StandIn) -> None:

@@ -192,6 +192,7 @@ class RecordedRequest:
     files: list[UploadedFile] = field(default_factory=list)
     response_images: list[bytes] = field(default_factory=list)
     client_disconnected: bool = False  # the client hung up before the answer
+    stalled: bool = False  # a "stall-mid" answer sent its first image and is waiting
     connection: tuple[str, int] | None = None  # the client's address and port
 
     @property
@@ -234,8 +235,16 @@ FAULT_PLANS: dict[str, tuple[str, ...]] = {
     "drop-once": ("drop", "ok"),
     "cut-early": ("cut-early",),  # the answer stops inside its first image
     "cut-late": ("cut-late",),  # the answer stops halfway, after some whole images
+    "cut-early-once": ("cut-early", "ok"),
+    "garbled-early-once": ("garbled-early", "ok"),  # broken JSON inside the first image
+    "stall-mid": ("stall-mid",),  # the first image, then nothing for slow_seconds
     "slow": ("slow",),  # the answer comes after slow_seconds
+    # What gateways and newer models do to `usage` (openai-python 3.54 images_response.py).
+    "usage-trimmed": ("usage-trimmed",),  # no input_tokens, no text_tokens in its details
+    "text-out": ("text-out",),  # output_tokens_details splits the output: some of it text
 }
+# The text tokens in a "text-out" answer's output.
+TEXT_OUTPUT_TOKENS = 120
 FAULT_IN_PROMPT = re.compile(r"\[fault:([a-z0-9-]+)\]")
 SERVER_ERROR = {
     "error": {
@@ -417,14 +426,37 @@ class StandIn:
         except OpenAIError as error:
             return error.response()
         recorded.response_images = answer.pop("_images")
+        _change_usage(answer["usage"], step)
         if step == "slow":
             await asyncio.sleep(self.slow_seconds)
+        body = json.dumps(answer).encode()
+        first_image = body.index(b'"b64_json"') + 100
         if step in ("cut-early", "cut-late"):
-            body = json.dumps(answer).encode()
-            first_image = body.index(b'"b64_json"') + 100
             cut = first_image if step == "cut-early" else max(first_image, len(body) // 2)
             return await _scripted_response(request, ScriptedFailure(200, CutShort(body, cut), {}))
-        return web.json_response(answer)
+        if step == "garbled-early":
+            body = body[:first_image] + b'\x00"}]}' + body[first_image + 6 :]
+        if step == "stall-mid":
+            return await self._stalled(request, recorded, body, body.index(b'"}', first_image) + 2)
+        return web.Response(body=body, content_type="application/json")
+
+    async def _stalled(
+        self, request: web.Request, recorded: RecordedRequest, body: bytes, pause_at: int
+    ) -> web.StreamResponse:
+        """The answer up to pause_at, then a wait of slow_seconds before the rest."""
+        response = web.StreamResponse(
+            headers={"Content-Type": "application/json", "Content-Length": str(len(body))}
+        )
+        await response.prepare(request)
+        await response.write(body[:pause_at])
+        recorded.stalled = True
+        try:
+            await asyncio.sleep(self.slow_seconds)
+        except asyncio.CancelledError:  # the client hung up (handler_cancellation)
+            recorded.client_disconnected = True
+            raise
+        await response.write(body[pause_at:])
+        return response
 
     def _fault_step(self, prompt: str) -> str:
         """What this attempt of a "[fault:...]" prompt gets; "ok" for any other."""
@@ -847,6 +879,20 @@ def _make_answer(params: dict[str, Any], input_images: int, heavy: bool) -> dict
         },
         "_images": images,
     }
+
+
+def _change_usage(usage: dict[str, Any], step: str) -> None:
+    """What some answers report instead of the full usage."""
+    if step == "usage-trimmed":
+        del usage["input_tokens"], usage["input_tokens_details"]["text_tokens"]
+    elif step == "text-out":
+        usage["output_tokens"] += TEXT_OUTPUT_TOKENS
+        usage["total_tokens"] += TEXT_OUTPUT_TOKENS
+        image_tokens = usage["output_tokens"] - TEXT_OUTPUT_TOKENS
+        usage["output_tokens_details"] = {
+            "image_tokens": image_tokens,
+            "text_tokens": TEXT_OUTPUT_TOKENS,
+        }
 
 
 def _effective_safety_identifier(params: dict[str, Any]) -> dict[str, str]:
