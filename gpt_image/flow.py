@@ -44,6 +44,8 @@ class ImageFlow:
     def __init__(self, default_model: str, operator_may_pay: bool) -> None:
         # One client for every prediction, so connections to OpenAI are pooled.
         self.client = images_api.make_client()
+        # Never shown to a caller, like the key.
+        self.gateway_secrets = images_api.gateway_secrets()
         chosen = os.environ.get("OPENAI_IMAGE_MODEL", "").strip()
         self.model = model_info(chosen or default_model)
         self.model_chosen_by = "set by OPENAI_IMAGE_MODEL" if chosen else "the default"
@@ -82,19 +84,20 @@ class ImageFlow:
             print(OPERATOR_PAYS)
         for note in size_notes(options.aspect_ratio, options.background, self.model):
             print(note)
+        secrets = (key, *self.gateway_secrets)
         try:
             async with memory_released_when_idle():
                 return await self._create(options, input_images, key, record_metric)
         except PredictionError as error:
-            raise PredictionError(redact(str(error), key)) from None
+            raise PredictionError(redact(str(error), *secrets)) from None
         except openai.APIError as error:
             if operator_pays and isinstance(error, openai.AuthenticationError):
                 raise PredictionError(OPERATOR_KEY_REJECTED) from None
             message = explain_api_error(error, self.client, self.model, today)
-            raise PredictionError(redact(message, key)) from None
+            raise PredictionError(redact(message, *secrets)) from None
         except Exception as error:  # a bug: still no key in the message, and no traceback
             message = f"Unexpected error ({type(error).__name__}: {error}). Please report it."
-            raise PredictionError(redact(message, key)) from None
+            raise PredictionError(redact(message, *secrets)) from None
 
     async def _create(
         self,

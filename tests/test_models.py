@@ -34,12 +34,12 @@ GPT_IMAGE_2 = [
 ENDING_2026_12_01 = ["gpt-image-1.5", "gpt-image-1-mini", "chatgpt-image-latest"]
 LIVE = GPT_IMAGE_2 + ENDING_2026_12_01
 SHUT_DOWN = {
-    "gpt-image-1": "OpenAI shut gpt-image-1 down on 2026-10-23. Set OPENAI_IMAGE_MODEL to its "
-    "successor, gpt-image-2.5-sunburst or gpt-image-2.5-flare.",
-    "dall-e-2": "OpenAI shut dall-e-2 down on 2026-05-12. Set OPENAI_IMAGE_MODEL to its "
-    "successor, gpt-image-2.5-sunburst.",
-    "dall-e-3": "OpenAI shut dall-e-3 down on 2026-05-12. Set OPENAI_IMAGE_MODEL to its "
-    "successor, gpt-image-2.5-sunburst.",
+    "gpt-image-1": "OpenAI shut gpt-image-1 down on 2026-10-23. Whoever runs this model can set "
+    "OPENAI_IMAGE_MODEL to its successor, gpt-image-2.5-sunburst or gpt-image-2.5-flare.",
+    "dall-e-2": "OpenAI shut dall-e-2 down on 2026-05-12. Whoever runs this model can set "
+    "OPENAI_IMAGE_MODEL to its successor, gpt-image-2.5-sunburst.",
+    "dall-e-3": "OpenAI shut dall-e-3 down on 2026-05-12. Whoever runs this model can set "
+    "OPENAI_IMAGE_MODEL to its successor, gpt-image-2.5-sunburst.",
 }
 UNKNOWN = "gpt-image-3"
 # The first dated snapshot of a model that OpenAI publishes after openai-python 3.54.
@@ -62,7 +62,7 @@ HIGH_FIDELITY = {
     "chatgpt-image-latest": (None, "OpenAI documents no input_fidelity for chatgpt-image-latest"),
 }
 DECEMBER_SUCCESSORS = (
-    "Set OPENAI_IMAGE_MODEL to its successor, gpt-image-2.6-sunburst or gpt-image-2.6-flare."
+    "OPENAI_IMAGE_MODEL to its successor, gpt-image-2.6-sunburst or gpt-image-2.6-flare."
 )
 
 
@@ -195,7 +195,7 @@ def test_unknown_model_is_sent_as_named(servers: dict[str, CogServer], openai: S
     )
     assert message == (
         f"OpenAI has no model {UNKNOWN} for this key: the name is wrong or your account lacks "
-        "access. Choose another with OPENAI_IMAGE_MODEL, such as gpt-image-2.5-sunburst."
+        "access. Whoever runs this model can choose another with OPENAI_IMAGE_MODEL."
     )
     (request,) = openai.requests
     assert request.form["model"] == UNKNOWN

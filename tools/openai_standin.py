@@ -10,10 +10,15 @@ It also stands in for the endpoint that the prediction server's `--upload-url`
 points at (Replicate's file store): `PUT /uploads/<name>` keeps the file in
 `.uploads` and answers with a URL of its own for each file.
 
+It can also stand in for a gateway in front of OpenAI (`gateway=Gateway(...)`):
+it then accepts the gateway's own keys instead of OpenAI-shaped ones, requires
+the gateway's own headers, and refuses the way LiteLLM does.
+
 Tests start it in-process (`StandIn().start()`), read what reached it from
 `.requests`, and script failures with `.fail_next(...)`. By hand:
 
     python -m tools.openai_standin --port 8000 [--latency 2.5] [--today 2026-12-02]
+        [--gateway-key sk-1234] [--gateway-header "cf-aig-authorization: Bearer tok"]
 """
 
 import argparse
@@ -173,6 +178,20 @@ class OpenAIError(Exception):
 
 
 @dataclass(frozen=True)
+class Gateway:
+    """What a gateway in front of OpenAI asks of its callers instead of an OpenAI key.
+
+    `keys`: the keys it issues, such as LiteLLM's documented master key `sk-1234`;
+    empty, it takes any non-empty key, as LiteLLM without auth ("anything") and
+    Ollama ("ollama", "required but ignored") do. `headers`: headers of its own it
+    requires, such as Cloudflare AI Gateway's `cf-aig-authorization: Bearer <token>`.
+    """
+
+    keys: frozenset[str] = frozenset()
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class UploadedFile:
     field: str
     filename: str | None
@@ -275,12 +294,19 @@ class StandIn:
     shut down (tests set it, so no outcome changes with the calendar)."""
 
     def __init__(
-        self, latency: float = 0.0, heavy: bool = False, today: date | None = None
+        self,
+        latency: float = 0.0,
+        heavy: bool = False,
+        today: date | None = None,
+        gateway: Gateway | None = None,
     ) -> None:
         self.latency = latency
         self.heavy = heavy
         self.initial_today = today or date.today()
         self.today = self.initial_today
+        # None: OpenAI itself, which takes only OpenAI-shaped keys.
+        self.initial_gateway = gateway
+        self.gateway = gateway
         # Models OpenAI publishes after openai-python 3.54 (a test names them), such
         # as a new dated snapshot: live, with no parameter rules beyond the SDK's.
         self.published_later: set[str] = set()
@@ -321,6 +347,7 @@ class StandIn:
             self._failures.clear()
         self.latency = 0.0
         self.today = self.initial_today
+        self.gateway = self.initial_gateway
         self.published_later.clear()
         self._attempts.clear()
         self.hold_until = 0
@@ -410,7 +437,10 @@ class StandIn:
             recorded.client_disconnected = True
             raise
         try:
-            _check_api_key(recorded.headers.get("authorization", ""))
+            if self.gateway is None:
+                _check_api_key(recorded.headers.get("authorization", ""))
+            else:
+                _check_gateway(self.gateway, recorded.headers)
             await parse(request, recorded)
             if failure is not None:
                 return await _scripted_response(request, failure)
@@ -564,6 +594,34 @@ def _check_api_key(authorization: str) -> None:
             f"Incorrect API key provided: {key[:6]}{'*' * 10}{key[-4:]}. You can find your "
             "API key at https://platform.openai.com/account/api-keys.",
             code="invalid_api_key",
+        )
+
+
+def _check_gateway(gateway: Gateway, headers: dict[str, str]) -> None:
+    """Refuse as a gateway does. Like some gateways, it echoes what it received
+    (a header whole, a key masked the way LiteLLM masks it), so tests can prove
+    that the package never passes either on."""
+    for name, value in gateway.headers.items():
+        received = headers.get(name.lower())
+        if received != value:
+            raise OpenAIError(
+                401,
+                f"Unauthorized: header {name} is missing or wrong (received {received!r}).",
+                type="auth_error",
+                code="401",
+            )
+    scheme, _, key = headers.get("authorization", "").partition(" ")
+    key = key.strip() if scheme == "Bearer" else ""
+    if not key or (gateway.keys and key not in gateway.keys):
+        # LiteLLM's refusal, as its users quote it (BerriAI/litellm#20673).
+        raise OpenAIError(
+            401,
+            f"Authentication Error, Invalid proxy server token passed. Received API Key = "
+            f"{key[:3]}...{key[-4:]}. Unable to find token in cache or "
+            "`LiteLLM_VerificationTokenTable`",
+            type="token_not_found_in_db",
+            param="key",
+            code="401",
         )
 
 
@@ -945,8 +1003,27 @@ def main() -> None:
     parser.add_argument(
         "--today", type=date.fromisoformat, help="the date that decides which models are shut down"
     )
+    parser.add_argument(
+        "--gateway-key",
+        action="append",
+        default=[],
+        help="act as a gateway that issues this key (repeatable)",
+    )
+    parser.add_argument(
+        "--gateway-header",
+        action="append",
+        default=[],
+        help="act as a gateway that requires this 'Name: value' header (repeatable)",
+    )
     args = parser.parse_args()
-    standin = StandIn(latency=args.latency, heavy=args.heavy, today=args.today)
+    gateway = None
+    if args.gateway_key or args.gateway_header:
+        headers = dict(
+            (name.strip(), value.strip())
+            for name, _, value in (line.partition(":") for line in args.gateway_header)
+        )
+        gateway = Gateway(frozenset(args.gateway_key), headers)
+    standin = StandIn(latency=args.latency, heavy=args.heavy, today=args.today, gateway=gateway)
     web.run_app(standin.app(), host="127.0.0.1", port=args.port, handler_cancellation=True)
 
 
