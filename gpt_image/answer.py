@@ -1,7 +1,14 @@
 """Read OpenAI's answer as it arrives: each image is written to its file as soon as
 its base64 is complete, so a prediction holds about one image at a time, never the
-whole answer (ten 1536x1024 PNGs are 63 MB of JSON)."""
+whole answer (ten 1536x1024 PNGs are 63 MB of JSON).
 
+An answer that breaks off before its first whole image is sent again, as the SDK
+would retry it if it read the body itself; images that arrived whole are kept.
+"""
+
+import asyncio
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -14,57 +21,116 @@ from gpt_image.errors import PredictionError
 from gpt_image.outputs import ImageFiles
 
 IMAGE_PREFIX = "data.item"
+# The openai SDK's own first wait between retries, doubled each time up to its cap
+# (openai/_constants.py: INITIAL_RETRY_DELAY, MAX_RETRY_DELAY).
+FIRST_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 8.0
+
+Answer = tuple[ImagesResponse, list[Path], list[str]]
+# Sends the request with at most this many retries of its own; yields OpenAI's 200
+# answer, unread.
+SendRequest = Callable[[int], AbstractAsyncContextManager[AsyncAPIResponse[Any]]]
 
 
 class BrokenAnswer(PredictionError):
     """OpenAI's 200 answer was not a whole ImagesResponse."""
 
 
-class _Body:
-    """The response body as the file-like object ijson reads asynchronously."""
+class BrokeOffEarly(BrokenAnswer):
+    """The answer broke off before any whole image: nothing to keep, worth resending."""
 
-    def __init__(self, response: AsyncAPIResponse[Any]) -> None:
-        # As the network delivers them (at most 64 KiB each), so nothing that
-        # arrived is held back if the connection breaks.
-        self._chunks = response.iter_bytes()
-
-    async def read(self, size: int = -1) -> bytes:
-        if size == 0:  # ijson asks for nothing first, to learn the type
-            return b""
-        return await anext(self._chunks, b"")
+    def __init__(self, what: str, times: int = 1) -> None:
+        self.what = what
+        again = f", {times} times in a row" if times > 1 else ""
+        super().__init__(f"{what} before its first image{again}. Try again.")
 
 
-async def read_answer(
-    response: AsyncAPIResponse[Any], directory: Path, expected: int
-) -> tuple[ImagesResponse, list[Path], list[str]]:
+async def fetch_answer(
+    send: SendRequest,
+    new_directory: Callable[[], AbstractContextManager[Path]],
+    expected: int,
+    max_retries: int,
+) -> Answer:
+    """Send the request and read its answer into files.
+
+    One retry budget, OPENAI_MAX_RETRIES, covers both the SDK's retries (failed
+    connections, 429s, 5xx) and answers that broke off before their first image.
+    """
+    retries_left, broken, delay = max_retries, 0, FIRST_RETRY_DELAY
+    while True:
+        async with send(retries_left) as answer:
+            retries_left -= answer.retries_taken
+            try:
+                with new_directory() as directory:
+                    return await read_answer(answer, directory, expected)
+            except BrokeOffEarly as error:
+                broken += 1
+                if retries_left <= 0:
+                    raise BrokeOffEarly(error.what, broken) from None
+                print(
+                    f"{error.what} before its first image; sending the request again. "
+                    "OpenAI may have billed the broken attempt."
+                )
+        retries_left -= 1
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, MAX_RETRY_DELAY)
+
+
+async def read_answer(response: AsyncAPIResponse[Any], directory: Path, expected: int) -> Answer:
     """OpenAI's answer without the images' base64 (for the logs and metrics), the
     image files, and a note for everything that did not come as asked."""
     if "json" not in response.headers.get("content-type", ""):
         raise BrokenAnswer("OpenAI answered with something other than JSON. Try again.")
     files = ImageFiles(directory)
-    rest = ijson.ObjectBuilder()  # everything but the images' base64
-    entries = 0
+    reader = _AnswerReader(files)
     try:
-        async for prefix, event, value in ijson.parse_async(_Body(response)):
-            if prefix == f"{IMAGE_PREFIX}.b64_json" and event == "string":
-                await files.add(value)
-                continue
-            if prefix == IMAGE_PREFIX and event == "start_map":
-                entries += 1
-            if not prefix.startswith(IMAGE_PREFIX):
-                rest.event(event, value)
+        # As the network delivers it (at most 64 KiB at a time), so nothing that
+        # arrived is held back if the connection breaks. ijson's push interface is
+        # fed here, so a cancellation stops at this await and nowhere inside ijson.
+        async for chunk in response.iter_bytes():
+            await reader.feed(chunk)
+        await reader.finish()
     except (ijson.JSONError, httpx2.TransportError) as error:
         return _broken_off(error, files, expected)
     except BaseException:
         files.discard()  # cancelled or failed: no half set is left behind
         raise
     paths, notes = files.finish(expected)
-    return _metadata(rest.value, entries), paths, notes
+    return _metadata(reader.rest.value, reader.entries), paths, notes
 
 
-def _broken_off(
-    error: Exception, files: ImageFiles, expected: int
-) -> tuple[ImagesResponse, list[Path], list[str]]:
+class _AnswerReader:
+    """Parses the answer piece by piece: each image's base64 goes to its file, the
+    rest of the answer is built for the logs."""
+
+    def __init__(self, files: ImageFiles) -> None:
+        self.files = files
+        self.rest = ijson.ObjectBuilder()  # everything but the images' base64
+        self.entries = 0  # images the answer began
+        self._events = ijson.sendable_list()
+        self._parser = ijson.parse_coro(self._events)
+
+    async def feed(self, chunk: bytes) -> None:
+        self._parser.send(chunk)
+        await self._take_events()
+
+    async def finish(self) -> None:
+        self._parser.close()  # raises if the answer stopped short of a whole document
+        await self._take_events()
+
+    async def _take_events(self) -> None:
+        for prefix, event, value in self._events:
+            if prefix == f"{IMAGE_PREFIX}.b64_json" and event == "string":
+                await self.files.add(value)
+                continue
+            if prefix == IMAGE_PREFIX and event == "start_map":
+                self.entries += 1
+            if not prefix.startswith(IMAGE_PREFIX):
+                self.rest.event(event, value)
+        self._events.clear()
+
+
+def _broken_off(error: Exception, files: ImageFiles, expected: int) -> Answer:
     """Images that arrived whole before the answer broke off are kept: OpenAI made them."""
     if isinstance(error, ijson.JSONError):
         what = "OpenAI answered with broken JSON"
@@ -72,6 +138,9 @@ def _broken_off(
         what = "OpenAI's answer broke off (the connection was lost or too slow)"
     if not files.paths:
         files.discard()
+        # Broken in its first image (or before): nothing arrived that could be kept.
+        if files.received == 0:
+            raise BrokeOffEarly(what) from None
         raise BrokenAnswer(f"{what}. Try again.") from None
     files.notes.append(f"{what} after {len(files.paths)} image(s); those are kept.")
     paths, notes = files.finish(expected)

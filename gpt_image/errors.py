@@ -7,52 +7,77 @@ from datetime import date
 import httpx2
 import openai
 
-from gpt_image.models import DEFAULT_MODEL, ModelInfo
+from gpt_image.models import ModelInfo
 
-# No API key is shorter: OpenAI's own are 51 characters or more, and gateways
-# reached through OPENAI_BASE_URL issue keys of 20 and up.
-MIN_KEY_CHARS = 20
-# OpenAI keys, whole or masked the way OpenAI echoes them ("sk-ab***cd"), but not
-# words such as "sk-learn".
-KEY_PATTERN = re.compile(r"\bsk-(?:[A-Za-z0-9_\-]*\*[A-Za-z0-9_\-*]*|[A-Za-z0-9_\-]{16,})")
+# A key shorter than this may be a word ("anything", LiteLLM's documented key for a
+# proxy without auth), so it is redacted only where it stands as a word of its own;
+# a longer one is no word, and is redacted wherever it appears.
+WORDLIKE_KEY_CHARS = 20
+# What may stand next to a key inside one word.
+WORD_CHAR = r"[\w-]"
+# OpenAI keys, whole or masked the way OpenAI and gateways echo them ("sk-ab***cd",
+# "sk-...8aSP"), but not words such as "sk-learn".
+KEY_PATTERN = re.compile(r"\bsk-(?:[\w-]*(?:\*|\.{3}|…)[\w*-]*|[\w-]{16,})")
+# A word with a mask in it: the visible start and end of a secret, whatever its shape.
+MASKED = re.compile(
+    rf"(?<!{WORD_CHAR})({WORD_CHAR}*)(?:\*+|\.{{3,}}|…+)({WORD_CHAR}*)(?!{WORD_CHAR})"
+)
 SAFETY_VIOLATIONS = re.compile(r"safety_violations=\[([^\]]*)\]")
-# coglet 0.23.1 reports a failed prediction as canceled, and drops its error, when
-# the error's text contains "cancelled" (crates/coglet-python/src/worker_bridge.rs).
-# OpenAI's or a gateway's words reach the caller, so every spelling is rewritten.
-CANCEL_WORDS = re.compile(r"(?i)cancel(l?ed|l?ing|l?ation|s)?")
-CALLED_OFF = {"": "call off", "s": "calls off", "ed": "called off", "ing": "calling off"}
+# coglet 0.23.1 reports a failed async prediction as canceled, and drops its error,
+# when the error's text contains "cancelled" or "CancelledError", case-sensitively
+# (crates/coglet-python/src/worker_bridge.rs). Only those are respelled, with one l.
+COGLET_CANCEL_WORDS = re.compile(r"(?<=cancel)l(?=ed)|(?<=Cancel)l(?=edError)")
+OPENAI_HOST = "api.openai.com"
 
 
 class PredictionError(Exception):
     """A failure the caller can act on; the message is written for them.
 
-    Its text never says "cancel" in any spelling, so cog cannot mistake the
-    failure for a cancellation (see CANCEL_WORDS).
+    Its text never has the words that make cog mistake the failure for a
+    cancellation (see COGLET_CANCEL_WORDS).
     """
 
     def __init__(self, message: str) -> None:
-        super().__init__(without_cancel_words(message))
+        super().__init__(COGLET_CANCEL_WORDS.sub("", message))
 
 
-def without_cancel_words(text: str) -> str:
-    """Say "called off" where the text says "cancelled", "Canceled", "CANCELLATION"…"""
-    return CANCEL_WORDS.sub(_called_off, text)
-
-
-def _called_off(match: re.Match[str]) -> str:
-    ending = (match.group(1) or "").lower().removeprefix("l").replace("ation", "ing")
-    words = CALLED_OFF[ending]
-    found = match.group(0)
-    if found.isupper():
-        return words.upper()
-    return words.capitalize() if found[0].isupper() else words
-
-
-def redact(text: str, key: str) -> str:
-    """Remove the key, and anything shaped like an OpenAI key, from text."""
-    if len(key) >= MIN_KEY_CHARS:  # a shorter one is refused before any request
-        text = text.replace(key, "[redacted]")
+def redact(text: str, *secrets: str) -> str:
+    """Remove the secrets (the caller's key, gateway header values), whole or masked,
+    and anything shaped like an OpenAI key, from text."""
+    secrets = tuple(filter(None, secrets))
+    text = MASKED.sub(lambda found: _unless_masked(found, secrets), text)
+    for secret in secrets:
+        text = _whole(secret).sub("[redacted]", text)
     return KEY_PATTERN.sub("[redacted]", text)
+
+
+def _whole(secret: str) -> re.Pattern[str]:
+    if len(secret) >= WORDLIKE_KEY_CHARS:
+        return re.compile(re.escape(secret))
+    # Not inside a longer word: the key "anything" leaves "anythingness" alone.
+    before = f"(?<!{WORD_CHAR})" if re.match(WORD_CHAR, secret[0]) else ""
+    after = f"(?!{WORD_CHAR})" if re.match(WORD_CHAR, secret[-1]) else ""
+    return re.compile(before + re.escape(secret) + after)
+
+
+def _unless_masked(found: re.Match[str], secrets: tuple[str, ...]) -> str:
+    """The masked word found, or [redacted] if what it shows is a secret's start and end."""
+    start, end = found.groups()
+    for secret in secrets:
+        if (start or end) and secret.startswith(start) and secret.endswith(end):
+            return "[redacted]"
+    return found.group(0)
+
+
+def is_openai(url: httpx2.URL) -> bool:
+    """Whether requests go to OpenAI itself, in any of its regions, not a gateway."""
+    host = url.host.lower()
+    return host == OPENAI_HOST or host.endswith(f".{OPENAI_HOST}")
+
+
+def without_credentials(url: httpx2.URL) -> str:
+    """The URL without user, password or query, where a gateway may keep a token."""
+    return str(url.copy_with(username=None, password=None, query=None))
 
 
 def explain_api_error(
@@ -67,7 +92,7 @@ def explain_api_error(
         )
     if isinstance(error, openai.APIConnectionError):
         return (
-            f"Could not reach OpenAI at {_without_credentials(client.base_url)} ({retries}). "
+            f"Could not reach OpenAI at {without_credentials(client.base_url)} ({retries}). "
             "Check the network, or OPENAI_BASE_URL if you use a proxy."
         )
     if isinstance(error, openai.APIResponseValidationError):
@@ -76,18 +101,26 @@ def explain_api_error(
         return f"OpenAI request failed: {error.message}"
 
     message = _openai_message(error)
+    refused = isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError)
+    if isinstance(error, openai.PermissionDeniedError) and "verif" in message.lower():
+        return (  # OpenAI's words, whether a gateway passed them on or not
+            f"Your OpenAI organization must be verified to use {model.name}. Verify it at "
+            "https://platform.openai.com/settings/organization/general; access can take "
+            "up to 15 minutes to arrive after verification."
+        )
+    if refused and not is_openai(client.base_url):
+        # A gateway's own key or header was refused, or it passed on OpenAI's refusal:
+        # its words say which.
+        return (
+            f"The gateway at {without_credentials(client.base_url)} refused the request "
+            f"({error.status_code}): {message}"
+        )
     if isinstance(error, openai.AuthenticationError):
         return (
             "OpenAI rejected the API key (401). Check openai_api_key: "
             "it must be an active key from https://platform.openai.com/api-keys."
         )
     if isinstance(error, openai.PermissionDeniedError):
-        if "verif" in message.lower():
-            return (
-                f"Your OpenAI organization must be verified to use {model.name}. Verify it at "
-                "https://platform.openai.com/settings/organization/general; access can take "
-                "up to 15 minutes to arrive after verification."
-            )
         return f"OpenAI refused access (403): {message}"
     if isinstance(error, openai.NotFoundError) and error.code == "model_not_found":
         return _model_not_found_message(model, today)
@@ -110,13 +143,21 @@ def explain_api_error(
 
 
 def _model_not_found_message(model: ModelInfo, today: date) -> str:
-    """Why OpenAI has no such model, from what the model table knows of its lifecycle."""
+    """Why OpenAI has no such model, from what the model table knows of its lifecycle.
+
+    The advice is for whoever runs the container: a caller on Replicate cannot set
+    its environment.
+    """
     if model.shutdown is None:
         return (
             f"OpenAI has no model {model.name} for this key: the name is wrong or your account "
-            f"lacks access. Choose another with OPENAI_IMAGE_MODEL, such as {DEFAULT_MODEL}."
+            "lacks access. Whoever runs this model can choose another with OPENAI_IMAGE_MODEL."
         )
-    day, advice = model.shutdown.day.isoformat(), model.shutdown.advice()
+    day = model.shutdown.day.isoformat()
+    advice = (
+        "Whoever runs this model can set OPENAI_IMAGE_MODEL to its successor, "
+        f"{' or '.join(model.shutdown.successors)}."
+    )
     if today >= model.shutdown.day:
         return f"OpenAI shut {model.name} down on {day}. {advice}"
     return (
@@ -148,11 +189,6 @@ def _moderation_message(message: str, param: str | None) -> str:
         f"allow{categories}. Change the prompt or images; moderation='low' is the only "
         "setting that relaxes the filter."
     )
-
-
-def _without_credentials(url: httpx2.URL) -> str:
-    """The URL without user, password or query, where a gateway may keep a token."""
-    return str(url.copy_with(username=None, password=None, query=None))
 
 
 def _retries(count: int) -> str:

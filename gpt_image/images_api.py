@@ -7,14 +7,14 @@ sees in the prediction's logs.
 import math
 import os
 import re
-from collections.abc import AsyncIterator, Callable
-from contextlib import ExitStack, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, ExitStack, asynccontextmanager
 from typing import Any, TypeVar
 
 from openai import AsyncAPIResponse, AsyncOpenAI
 from openai.types import ImagesResponse
 
-from gpt_image.errors import MIN_KEY_CHARS, PredictionError
+from gpt_image.errors import PredictionError, is_openai, without_credentials
 from gpt_image.inputs import InputImage
 from gpt_image.request import (
     ImageOptions,
@@ -24,6 +24,7 @@ from gpt_image.request import (
     multipart_edit_params,
     use_json_edit,
 )
+from gpt_image.settings import SettingError, setting
 
 # The header the SDK's `with_streaming_response` sets; post() has no such wrapper.
 RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
@@ -35,6 +36,8 @@ DEFAULT_MAX_RETRIES = 2
 # The shared client never sends this: every prediction uses its caller's key.
 NO_KEY = "no-key-set-use-a-predictions-own-key"
 T = TypeVar("T")
+# A request on its way: entered, it yields OpenAI's 200 answer, unread.
+Request = AbstractAsyncContextManager[AsyncAPIResponse[ImagesResponse]]
 LOGGED_PARAMS = (
     "model",
     "n",
@@ -50,34 +53,90 @@ LOGGED_PARAMS = (
 # What the SDK would read from the container's environment and send with every
 # request: the operator's organization, project and headers, on callers' keys.
 OPERATOR_IDENTITY = ("OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "OPENAI_CUSTOM_HEADERS")
-
-
-class SettingError(ValueError):
-    """A setting of the container that cannot work; the message says which and why."""
+# Headers a gateway requires of its own, such as Cloudflare AI Gateway's
+# cf-aig-authorization: one "Name: value" a line, as the SDK reads OPENAI_CUSTOM_HEADERS.
+GATEWAY_HEADERS = "OPENAI_GATEWAY_HEADERS"
+# Headers that would put someone else's identity on a caller's key.
+NOT_GATEWAY_HEADERS = {
+    "authorization": "it carries each caller's key",
+    "openai-organization": "a caller's key carries its own organization",
+    "openai-project": "a caller's key carries its own project",
+}
+# RFC 9110: a header name is a token; a value is visible characters, spaces and tabs.
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+HEADER_VALUE = re.compile(r"[\x20-\x7e\t]+")
+# Headers whose values are credentials, never to be shown (the SDK redacts
+# "authorization" and "api-key" from its logs by name alike).
+# "x-portkey-api-key" is one, "x-portkey-provider" is not.
+CREDENTIAL_NAME = re.compile(
+    r"(?i)(?:^|[-_])(?:auth|authorization|key|apikey|token|secret|password|cookie|signature)"
+    r"(?:$|[-_])"
+)
 
 
 def make_client() -> AsyncOpenAI:
     """The one client every prediction shares, so connections are pooled.
 
-    OPENAI_BASE_URL (read by the SDK) points it at a proxy or gateway;
-    OPENAI_TIMEOUT and OPENAI_MAX_RETRIES tune it.
+    OPENAI_BASE_URL (read by the SDK) points it at a proxy or gateway, and
+    OPENAI_GATEWAY_HEADERS adds the gateway's headers; OPENAI_TIMEOUT and
+    OPENAI_MAX_RETRIES tune it.
     """
-    timeout = _setting(
+    timeout = setting(
         "OPENAI_TIMEOUT",
         DEFAULT_TIMEOUT,
         float,
         lambda seconds: math.isfinite(seconds) and seconds > 0,
         "a number of seconds above 0, such as 300",
     )
-    max_retries = _setting(
+    max_retries = setting(
         "OPENAI_MAX_RETRIES",
         DEFAULT_MAX_RETRIES,
         int,
         lambda count: count >= 0,
         "a whole number of retries, 0 or more, such as 2",
     )
+    headers = gateway_headers()
     _forget_operator_identity()
-    return AsyncOpenAI(api_key=NO_KEY, timeout=timeout, max_retries=max_retries)
+    client = AsyncOpenAI(api_key=NO_KEY, timeout=timeout, max_retries=max_retries)
+    if not headers:
+        return client
+    where = without_credentials(client.base_url)
+    if is_openai(client.base_url):
+        print(
+            f"{GATEWAY_HEADERS} is set but not sent: requests go to OpenAI itself ({where}), "
+            "which must never get a gateway's headers."
+        )
+        return client
+    print(f"{GATEWAY_HEADERS}: sending {', '.join(headers)} with every request to {where}")
+    return client.with_options(default_headers=headers)
+
+
+def gateway_headers() -> dict[str, str]:
+    """The headers OPENAI_GATEWAY_HEADERS names; no message ever shows a value."""
+    headers: dict[str, str] = {}
+    lines = os.environ.get(GATEWAY_HEADERS, "").split("\n")
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        name, colon, value = (part.strip() for part in line.partition(":"))
+        if not (colon and HEADER_NAME.fullmatch(name) and HEADER_VALUE.fullmatch(value)):
+            raise SettingError(
+                f"{GATEWAY_HEADERS} must be lines of 'Name: value', such as "
+                f"'cf-aig-authorization: Bearer <token>'; line {number} is not."
+            )
+        if name.lower() in NOT_GATEWAY_HEADERS:
+            raise SettingError(
+                f"{GATEWAY_HEADERS} cannot set {name}: {NOT_GATEWAY_HEADERS[name.lower()]}."
+            )
+        headers[name] = value
+    return headers
+
+
+def gateway_secrets() -> tuple[str, ...]:
+    """The credentials among the gateway's headers, whole and after their scheme
+    ("Bearer <token>"): what must be redacted like the caller's key."""
+    values = [v for name, v in gateway_headers().items() if CREDENTIAL_NAME.search(name)]
+    return (*values, *(value.partition(" ")[2] for value in values))
 
 
 def _forget_operator_identity() -> None:
@@ -90,13 +149,19 @@ def _forget_operator_identity() -> None:
     """
     for name in OPERATOR_IDENTITY:
         if os.environ.pop(name, None) is not None:
+            hint = f" A gateway's headers go in {GATEWAY_HEADERS}." if "HEADERS" in name else ""
             print(
-                f"{name} is set but not used: each prediction is sent with its caller's key alone."
+                f"{name} is set but not used: each prediction is sent with its caller's key "
+                f"alone.{hint}"
             )
 
 
 def checked_api_key(value: str | None) -> str:
-    """The caller's key, trimmed; refused if no OpenAI key could look like it."""
+    """The caller's key, trimmed; refused only if no HTTP header could carry it.
+
+    Gateways issue keys of any length and shape (LiteLLM's "sk-1234", vLLM's and
+    Ollama's "anything goes"), so nothing else is asked of it.
+    """
     key = (value or "").strip()
     if not key:
         raise PredictionError("openai_api_key is empty. Pass your OpenAI API key.")
@@ -105,12 +170,51 @@ def checked_api_key(value: str | None) -> str:
             "openai_api_key contains spaces, line breaks or other characters no API key "
             "has. Copy the key again and try again."
         )
-    if len(key) < MIN_KEY_CHARS:
-        raise PredictionError(
-            "openai_api_key is too short to be an API key (OpenAI's have 51 characters or "
-            "more). Copy the whole key and try again."
-        )
     return key
+
+
+def operator_key() -> str | None:
+    """The container's own key (OPENAI_API_KEY), for predictions that bring none.
+
+    The SDK never reads it: the shared client is made with NO_KEY, and each
+    prediction's client with the key chosen for it.
+    """
+    value = os.environ.get("OPENAI_API_KEY", "").strip()
+    if not value:
+        return None
+    try:
+        return checked_api_key(value)
+    except PredictionError:
+        raise SettingError(
+            "OPENAI_API_KEY is set but cannot be an API key: set it to the whole key, or remove it."
+        ) from None
+
+
+def choose_key(
+    caller: str | None, operator: str | None, operator_may_pay: bool
+) -> tuple[str, bool]:
+    """The key a prediction is sent with, and whether it is the operator's.
+
+    The caller's own key always wins; without one, the operator's pays where the
+    interface allows it.
+    """
+    if (caller or "").strip() or not operator_may_pay:
+        return checked_api_key(caller), False
+    if operator is None:
+        raise PredictionError(
+            "No OpenAI API key: pass openai_api_key, since this server has no key of its "
+            "own (OPENAI_API_KEY) to pay with."
+        )
+    return operator, True
+
+
+def request(
+    client: AsyncOpenAI, options: ImageOptions, model: str, images: list[InputImage]
+) -> Request:
+    """An edit of the input images, or a generation when there are none."""
+    if images:
+        return edit(client, options, model, images)
+    return generate(client, options, model)
 
 
 @asynccontextmanager
@@ -167,18 +271,3 @@ async def edit(
 
 def _describe(params: dict[str, Any]) -> str:
     return " ".join(f"{name}={params[name]}" for name in LOGGED_PARAMS if name in params)
-
-
-def _setting(
-    name: str, default: T, parse: Callable[[str], T], valid: Callable[[T], bool], what: str
-) -> T:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = parse(raw)
-    except ValueError:
-        raise SettingError(f"{name} must be {what}, not {raw!r}.") from None
-    if not valid(value):
-        raise SettingError(f"{name} must be {what}, not {raw!r}.")
-    return value

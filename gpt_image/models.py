@@ -6,7 +6,8 @@ of `image_generate_params.py` / `image_edit_params.py`) and OpenAI's deprecation
 page; the source of each price is given beside it.
 """
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 # The first successor OpenAI names for gpt-image-1, whose interface this package keeps.
@@ -16,6 +17,12 @@ DEFAULT_MODEL = "gpt-image-2.5-sunburst"
 WARN_BEFORE_SHUTDOWN = timedelta(days=30)
 
 INPUT_FIDELITIES = ("high", "low")
+# "Defaults to `low` on supported models" (openai-python 3.54, image_edit_params.py):
+# leaving it out asks for the same thing.
+DEFAULT_INPUT_FIDELITY = "low"
+
+# OpenAI names a dated snapshot of a model <model>-YYYY-MM-DD.
+SNAPSHOT_NAME = re.compile(r"(?P<family>.+)-\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
@@ -25,6 +32,10 @@ class Prices:
     text_input: float
     image_input: float
     image_output: float
+    # Output tokens the usage reports as text (openai-python 3.54 images_response.py,
+    # output_tokens_details). None: no such price is published; they are then
+    # counted at the image-output price, which is never lower.
+    text_output: float | None = None
 
 
 @dataclass(frozen=True)
@@ -39,14 +50,19 @@ class Shutdown:
 @dataclass(frozen=True)
 class ModelInfo:
     name: str
-    # The input_fidelity values OpenAI accepts from this model; () means none.
+    # The input_fidelity values sent to this model: those OpenAI documents for it.
     input_fidelities: tuple[str, ...] = INPUT_FIDELITIES
     # GPT Image 2 models match input images at high fidelity on their own and
     # refuse the parameter ("For `gpt-image-2`, omit this parameter").
     high_fidelity_built_in: bool = False
+    # Takes any WIDTHxHEIGHT within OpenAI's bounds, not only the standard sizes and auto.
+    any_size: bool = False
+    # Makes transparent backgrounds, but OpenAI calls that support a preview.
+    transparency_in_preview: bool = False
     prices: Prices | None = None  # None: not published
     shutdown: Shutdown | None = None
     known: bool = True  # False: a model this table has no rules for
+    snapshot_of: str | None = None  # the known model whose dated snapshot this is
 
     def lifecycle_warning(self, today: date) -> str | None:
         """A warning from WARN_BEFORE_SHUTDOWN before an announced shutdown, and after it."""
@@ -62,8 +78,9 @@ class ModelInfo:
 
 
 # gpt-image-2: OpenAI's model page, as quoted by litellm and llm-prices. The 2.5 and
-# 2.6 models: the same price in those third-party tables only.
-GPT_IMAGE_2_PRICES = Prices(5.00, 8.00, 30.00)
+# 2.6 models: the same price in those third-party tables only. OpenAI publishes no
+# text-output price for the line; assumed to be gpt-image-1.5's ($10).
+GPT_IMAGE_2_PRICES = Prices(5.00, 8.00, 30.00, text_output=10.00)
 
 # OpenAI's deprecations page, notice of 2026-06-02; openai-python 3.54 image_model.py.
 GPT_IMAGE_1_SHUTDOWN = Shutdown(
@@ -76,9 +93,31 @@ DECEMBER_2026_SHUTDOWN = Shutdown(
 DALL_E_SHUTDOWN = Shutdown(date(2026, 5, 12), (DEFAULT_MODEL,))
 
 
+# openai-python 3.54, `size`: "arbitrary resolutions are supported as `WIDTHxHEIGHT`"
+# for these, and not for the 2.6 models.
+ANY_SIZE_MODELS = frozenset(
+    {
+        "gpt-image-2",
+        "gpt-image-2-2026-04-21",
+        "gpt-image-2.5-sunburst",
+        "gpt-image-2.5-sunburst-2026-09-08",
+        "gpt-image-2.5-flare",
+        "gpt-image-2.5-flare-2026-09-08",
+    }
+)
+# openai-python 3.54, `background`: "For `gpt-image-2` and `gpt-image-2-2026-04-21`,
+# this support is in preview."
+TRANSPARENCY_PREVIEW_MODELS = frozenset({"gpt-image-2", "gpt-image-2-2026-04-21"})
+
+
 def _gpt_image_2(name: str) -> ModelInfo:
     return ModelInfo(
-        name, input_fidelities=(), high_fidelity_built_in=True, prices=GPT_IMAGE_2_PRICES
+        name,
+        input_fidelities=(),
+        high_fidelity_built_in=True,
+        any_size=name in ANY_SIZE_MODELS,
+        transparency_in_preview=name in TRANSPARENCY_PREVIEW_MODELS,
+        prices=GPT_IMAGE_2_PRICES,
     )
 
 
@@ -100,7 +139,8 @@ KNOWN_MODELS = {
         ),
         ModelInfo(
             "gpt-image-1.5",
-            prices=Prices(5.00, 8.00, 32.00),  # OpenAI's model page, via litellm / llm-prices
+            # OpenAI's model page and price list, via litellm / llm-prices (text out $10).
+            prices=Prices(5.00, 8.00, 32.00, text_output=10.00),
             shutdown=DECEMBER_2026_SHUTDOWN,
         ),
         ModelInfo(
@@ -124,17 +164,31 @@ KNOWN_MODELS = {
 
 
 def model_info(name: str) -> ModelInfo:
-    """The model's entry; a model not listed is sent as named, with the inputs as asked."""
-    return KNOWN_MODELS.get(name, ModelInfo(name, known=False))
+    """The model's entry. A dated snapshot OpenAI published after this table takes its
+    model's rules, prices and lifecycle; any other model not listed is sent as named,
+    with input_fidelity only when the caller asks for 'high' (the whole GPT Image 2
+    line refuses the parameter, and 'low' is what leaving it out means)."""
+    if name in KNOWN_MODELS:
+        return KNOWN_MODELS[name]
+    snapshot = SNAPSHOT_NAME.fullmatch(name)
+    family = snapshot and KNOWN_MODELS.get(snapshot["family"])
+    if family:
+        return replace(family, name=name, snapshot_of=family.name)
+    return ModelInfo(name, input_fidelities=("high",), known=False)
 
 
 def model_log(model: ModelInfo, today: date, chosen_by: str) -> list[str]:
     """What each prediction's log says about the model that serves it."""
     lines = [f"Model: {model.name} ({chosen_by})."]
+    if model.snapshot_of:
+        lines.append(
+            f"{model.name} is a dated snapshot of {model.snapshot_of}, newer than this "
+            f"package's table: {model.snapshot_of}'s rules, prices and shutdown date apply."
+        )
     if not model.known:
         lines.append(
-            f"{model.name} is not a model this package knows: it is sent as named, with the "
-            "inputs as given, and no rules or prices are known for it."
+            f"{model.name} is not a model this package knows: it is sent as named, with "
+            "input_fidelity only if you ask for 'high', and no prices are known for it."
         )
     warning = model.lifecycle_warning(today)
     if warning:

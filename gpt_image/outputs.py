@@ -2,19 +2,28 @@
 
 import base64
 import binascii
+import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
 from pathlib import Path
 
-from gpt_image.blocking import run_blocking
+from gpt_image.blocking import run_blocking, start_blocking
 from gpt_image.errors import PredictionError
 from gpt_image.formats import sniff_format
+from gpt_image.settings import setting
 
 # cog reads a prediction's files as soon as predict returns; after this long they
 # are only taking up the disk of a long-running container.
 KEEP_SECONDS = 600
-PRUNE_INTERVAL = 60
+# ... and at most this many bytes of them are kept (OUTPUT_RETENTION_MB; README
+# "Configuration" derives it), but never the files of the last minute.
+KEEP_BYTES = 2_000_000_000
+MIN_KEEP_SECONDS = 60
+PRUNE_INTERVAL = 10
 # Base64 is decoded this many characters at a time (a multiple of 4), so no single
 # step holds the interpreter for long: about 4 ms each.
 DECODE_CHARS = 1024 * 1024
@@ -90,31 +99,81 @@ class ImageFiles:
         return partial.replace(partial.with_suffix(f".{image_format}"))
 
 
+def kept_output_bytes() -> int:
+    """OUTPUT_RETENTION_MB, in bytes: how much of past predictions' files is kept."""
+    megabytes = setting(
+        "OUTPUT_RETENTION_MB",
+        KEEP_BYTES // 1_000_000,
+        int,
+        lambda value: value >= 0,
+        "a whole number of megabytes, 0 or more, such as 2000",
+    )
+    return megabytes * 1_000_000
+
+
 def _images(count: int) -> str:
     return "its image" if count == 1 else f"all {count} images"
 
 
 class OutputDirs:
     """A fresh directory for each prediction's files, so concurrent predictions never
-    share a file name, under one root that is pruned of directories past
-    keep_seconds, at most once a minute (pruning lists the whole root)."""
+    share a file name, under one root whose old directories are pruned.
 
-    def __init__(self, root: Path, keep_seconds: float = KEEP_SECONDS) -> None:
+    cog reads a prediction's files as soon as predict returns (and, with
+    --upload-url, uploads them within 25 s), so a directory is kept at least
+    MIN_KEEP_SECONDS. Beyond that, directories go once older than keep_seconds, and
+    the oldest go first while the root holds more than keep_bytes. Pruning lists and
+    measures the whole root, so it runs in the package's thread pool, at most every
+    PRUNE_INTERVAL seconds and never twice at once.
+    """
+
+    def __init__(
+        self, root: Path, keep_seconds: float = KEEP_SECONDS, keep_bytes: int = KEEP_BYTES
+    ) -> None:
         self.root = root
         self.keep_seconds = keep_seconds
+        self.keep_bytes = keep_bytes
         self._pruned_at = time.monotonic()
+        self._pruning: Future[object] | None = None
+        self._writing: set[Path] = set()  # never pruned
 
-    def new(self) -> Path:
-        if time.monotonic() - self._pruned_at > PRUNE_INTERVAL:
+    @contextmanager
+    def new(self) -> Iterator[Path]:
+        """A new directory, for as long as an answer is being written into it."""
+        due = time.monotonic() - self._pruned_at > PRUNE_INTERVAL
+        if due and (self._pruning is None or self._pruning.done()):
             self._pruned_at = time.monotonic()
-            self.prune()
-        return Path(tempfile.mkdtemp(dir=self.root))
+            self._pruning = start_blocking(self.prune)
+        directory = Path(tempfile.mkdtemp(dir=self.root))
+        self._writing.add(directory)
+        try:
+            yield directory
+        finally:
+            self._writing.discard(directory)
 
     def prune(self) -> None:
-        cutoff = time.time() - self.keep_seconds
-        for old in self.root.iterdir():
-            try:
-                if old.stat().st_mtime < cutoff:
-                    shutil.rmtree(old)
-            except OSError:
-                pass  # another prediction removed it first
+        now = time.time()
+        kept = 0
+        # Newest first: what is kept is the newest, up to keep_bytes.
+        for modified, size, directory in sorted(_measured(self.root), reverse=True):
+            if directory in self._writing:
+                continue
+            age = now - modified
+            kept += size
+            too_much = kept > self.keep_bytes and age > MIN_KEEP_SECONDS
+            if age > self.keep_seconds or too_much:
+                shutil.rmtree(directory, ignore_errors=True)
+                kept -= size
+
+
+def _measured(root: Path) -> list[tuple[float, int, Path]]:
+    """(last change, bytes, path) of every directory under root."""
+    found = []
+    for directory in root.iterdir():
+        try:
+            files = [entry.stat() for entry in os.scandir(directory)]
+            modified = max([directory.stat().st_mtime, *(file.st_mtime for file in files)])
+            found.append((modified, sum(file.st_size for file in files), directory))
+        except OSError:
+            pass  # removed meanwhile: its prediction failed, or another prune ran
+    return found

@@ -10,10 +10,8 @@ from typing import Any
 
 from gpt_image.errors import PredictionError
 from gpt_image.inputs import InputImage
-from gpt_image.models import ModelInfo
-
-# OpenAI takes a pixel size where the hosted model offers an aspect ratio.
-SIZE_BY_ASPECT_RATIO = {"1:1": "1024x1024", "3:2": "1536x1024", "2:3": "1024x1536"}
+from gpt_image.models import DEFAULT_INPUT_FIDELITY, ModelInfo
+from gpt_image.sizes import size_for
 
 # OpenAI accepts output_compression only for these formats and rejects it for png.
 COMPRESSIBLE_FORMATS = ("jpeg", "webp")
@@ -69,26 +67,28 @@ def check_options(options: ImageOptions) -> None:
 
 
 def adapt_to_model(options: ImageOptions, model: ModelInfo) -> tuple[ImageOptions, list[str]]:
-    """For an edit: drop an input_fidelity the model would reject, with a note saying so."""
+    """For an edit: send input_fidelity only where the model takes it.
+
+    Leaving it out means 'low', so a 'low' the model does not take is dropped without
+    a word; a 'high' it cannot take is dropped with a note saying why.
+    """
     asked = options.input_fidelity
     if asked is None or asked in model.input_fidelities:
         return options, []
-    if model.high_fidelity_built_in and asked == "high":
+    adapted = replace(options, input_fidelity=None)
+    if asked == DEFAULT_INPUT_FIDELITY:
+        return adapted, []
+    if model.high_fidelity_built_in:
         note = (
             f"{model.name} matches input images at high fidelity on its own, "
             "so input_fidelity is not sent."
-        )
-    elif model.high_fidelity_built_in:
-        note = (
-            f"{model.name} always matches input images at high fidelity and takes no "
-            f"input_fidelity, so '{asked}' could not be applied."
         )
     elif model.input_fidelities:
         supported = ", ".join(f"'{value}'" for value in model.input_fidelities)
         note = f"{model.name} supports input_fidelity {supported} only, so '{asked}' was not sent."
     else:
         note = f"OpenAI documents no input_fidelity for {model.name}, so '{asked}' was not sent."
-    return replace(options, input_fidelity=None), [note]
+    return adapted, [note]
 
 
 def generation_params(options: ImageOptions, model: str) -> dict[str, Any]:
@@ -214,7 +214,7 @@ def _shared_params(options: ImageOptions, model: str) -> dict[str, Any]:
         "model": model,
         "prompt": options.prompt,
         "n": options.number_of_images,
-        "size": SIZE_BY_ASPECT_RATIO[options.aspect_ratio],
+        "size": size_for(options.aspect_ratio),
         "quality": options.quality,
         "background": options.background,
         "output_format": options.output_format,

@@ -1,16 +1,65 @@
-"""What a prediction made and used: log lines for the caller, metrics for billing."""
+"""What a prediction made and used: log lines for the caller, metrics for billing.
+
+OpenAI's answer reports its token usage (openai-python 3.54 `images_response.py`:
+`usage.input_tokens_details` splits the input into text and image tokens, and
+`output_tokens_details`, where present, splits the output). Gateways sometimes trim
+it, so every count may be missing: what is known is logged, and the cost is
+estimated only from a complete count.
+"""
+
+from dataclasses import dataclass
 
 from openai.types import ImagesResponse
 
-from gpt_image.models import ModelInfo
+from gpt_image.models import ModelInfo, Prices
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """The token counts of one answer; None where the answer did not say."""
+
+    text_in: int | None
+    image_in: int | None
+    input: int | None  # all input tokens
+    output: int | None  # all output tokens
+    text_out: int | None  # of the output, text (0 when the answer has no split)
+    total: int | None
+
+    @property
+    def image_out(self) -> int | None:
+        if self.output is None or self.text_out is None:
+            return None
+        return self.output - self.text_out
+
+
+def token_counts(response: ImagesResponse) -> Tokens | None:
+    """The counts OpenAI reported, or None when it reported no usage at all."""
+    usage = response.usage
+    if usage is None:
+        return None
+    details_in = getattr(usage, "input_tokens_details", None)
+    details_out = getattr(usage, "output_tokens_details", None)
+    output = _count(usage, "output_tokens")
+    # Without a split of the output, all of it is image tokens, as for gpt-image-1.
+    text_out = _count(details_out, "text_tokens") if details_out is not None else 0
+    return Tokens(
+        text_in=_count(details_in, "text_tokens"),
+        image_in=_count(details_in, "image_tokens"),
+        input=_count(usage, "input_tokens"),
+        output=output,
+        text_out=text_out,
+        total=_count(usage, "total_tokens"),
+    )
 
 
 def usage_metrics(response: ImagesResponse, images_returned: int) -> dict[str, int]:
     """Replicate bills these models per output image; the token counts are OpenAI's."""
     metrics = {"image_output_count": images_returned}
-    if response.usage is not None:
-        metrics["token_input_count"] = response.usage.input_tokens
-        metrics["token_output_count"] = response.usage.output_tokens
+    tokens = token_counts(response)
+    if tokens is not None and tokens.input is not None:
+        metrics["token_input_count"] = tokens.input
+    if tokens is not None and tokens.output is not None:
+        metrics["token_output_count"] = tokens.output
     return metrics
 
 
@@ -19,31 +68,75 @@ def usage_log(response: ImagesResponse, model: ModelInfo) -> list[str]:
     count = len(response.data or [])
     made = f"OpenAI made {count} image{'s' if count != 1 else ''}"
     settings = [response.size, response.quality, response.output_format]
-    described = ", ".join(value for value in settings if value)
+    described = ", ".join(value for value in settings if isinstance(value, str) and value)
     lines = [f"{made} ({described})." if described else f"{made}."]
-    usage = response.usage
-    if usage is None:
+    tokens = token_counts(response)
+    if tokens is None:
         return [*lines, "OpenAI reported no token usage, so the cost is unknown."]
-
-    split = usage.input_tokens_details  # may be absent from a gateway's answer
-    text = split.text_tokens if split else usage.input_tokens
-    image = split.image_tokens if split else 0
-    lines.append(
-        f"Tokens: {text} text in, {image} image in, {usage.output_tokens} out "
-        f"({usage.total_tokens} in all)."
-    )
-    prices = model.prices
-    if prices is None:
+    lines.append(_tokens_line(tokens))
+    if model.prices is None:
         lines.append(f"No price is known here for {model.name}, so the cost is not estimated.")
         return lines
-    cost = (
-        text * prices.text_input
-        + image * prices.image_input
-        + usage.output_tokens * prices.image_output
-    ) / 1_000_000
+    cost = _cost(tokens, model.prices)
+    if cost is None:
+        lines.append(
+            "OpenAI's answer did not report every token count (a gateway may trim it), "
+            "so the cost could not be estimated."
+        )
+        return lines
     lines.append(
         f"Estimated cost: ${cost:.4f} on your OpenAI account ({model.name} per million "
-        f"tokens: ${prices.text_input:.2f} text in, ${prices.image_input:.2f} image in, "
-        f"${prices.image_output:.2f} out)."
+        f"tokens: {_price_list(model.prices, tokens)})."
     )
     return lines
+
+
+def _count(source: object, name: str) -> int | None:
+    value = getattr(source, name, None)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _tokens_line(tokens: Tokens) -> str:
+    parts = []
+    if tokens.text_in is not None and tokens.image_in is not None:
+        parts += [f"{tokens.text_in} text in", f"{tokens.image_in} image in"]
+    elif tokens.input is not None:
+        parts.append(f"{tokens.input} in")
+    if tokens.text_out:  # reported, and not zero
+        parts += [f"{tokens.image_out} image out", f"{tokens.text_out} text out"]
+    elif tokens.output is not None:
+        parts.append(f"{tokens.output} out")
+    if not parts:
+        return "Tokens: OpenAI's answer did not say how many."
+    total = f" ({tokens.total} in all)" if tokens.total is not None else ""
+    return f"Tokens: {', '.join(parts)}{total}."
+
+
+def _cost(tokens: Tokens, prices: Prices) -> float | None:
+    """USD, or None when a count it needs is missing."""
+    text_in, image_in, image_out, text_out = (
+        tokens.text_in,
+        tokens.image_in,
+        tokens.image_out,
+        tokens.text_out,
+    )
+    if text_in is None or image_in is None or image_out is None or text_out is None:
+        return None
+    text_out_price = prices.image_output if prices.text_output is None else prices.text_output
+    return (
+        text_in * prices.text_input
+        + image_in * prices.image_input
+        + image_out * prices.image_output
+        + text_out * text_out_price
+    ) / 1_000_000
+
+
+def _price_list(prices: Prices, tokens: Tokens) -> str:
+    listed = f"${prices.text_input:.2f} text in, ${prices.image_input:.2f} image in, "
+    if not tokens.text_out:
+        return listed + f"${prices.image_output:.2f} out"
+    if prices.text_output is None:
+        text_out = "text out at the image price, since none is published"
+    else:
+        text_out = f"${prices.text_output:.2f} text out"
+    return listed + f"${prices.image_output:.2f} image out, {text_out}"

@@ -8,10 +8,11 @@ from gpt_image.errors import PredictionError, redact
 from gpt_image.images_api import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
-    SettingError,
     checked_api_key,
+    gateway_secrets,
     make_client,
 )
+from gpt_image.settings import SettingError
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -63,34 +64,147 @@ def test_operator_identity_is_never_picked_up(monkeypatch: pytest.MonkeyPatch) -
     assert isinstance(headers["openai-project"], Omit)
 
 
+CLOUDFLARE = "https://gateway.ai.cloudflare.com/v1/account-id/gateway-id/openai"
+CF_HEADER = "cf-aig-authorization: Bearer cf-token-0123"
+
+
+def test_gateway_headers_go_to_a_gateway_and_are_named_not_shown(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", CLOUDFLARE)
+    monkeypatch.setenv("OPENAI_GATEWAY_HEADERS", f"{CF_HEADER}\n\nx-portkey-provider:openai \r")
+    client = make_client().with_options(api_key="sk-1234")
+    assert client.default_headers["cf-aig-authorization"] == "Bearer cf-token-0123"
+    assert client.default_headers["x-portkey-provider"] == "openai"
+    assert capsys.readouterr().out == (
+        "OPENAI_GATEWAY_HEADERS: sending cf-aig-authorization, x-portkey-provider with every "
+        f"request to {CLOUDFLARE}/\n"
+    )
+    # Credentials are redacted like the key, whole and after their scheme.
+    assert gateway_secrets() == ("Bearer cf-token-0123", "cf-token-0123")
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        None,
+        "https://api.openai.com/v1",
+        "https://eu.api.openai.com/v1",
+        "https://API.OpenAI.com/v1/",
+    ],
+)
+def test_gateway_headers_never_go_to_openai(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], base_url: str | None
+) -> None:
+    if base_url is None:
+        monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    else:
+        monkeypatch.setenv("OPENAI_BASE_URL", base_url)
+    monkeypatch.setenv("OPENAI_GATEWAY_HEADERS", CF_HEADER)
+    client = make_client().with_options(api_key="sk-caller-0123456789abcdef")
+    assert "cf-aig-authorization" not in {name.lower() for name in client.default_headers}
+    out = capsys.readouterr().out
+    assert out.startswith("OPENAI_GATEWAY_HEADERS is set but not sent: requests go to OpenAI ")
+    assert "cf-token" not in out
+
+
+@pytest.mark.parametrize(
+    ("setting", "why"),
+    [
+        ("cf-aig-authorization Bearer s3cret", "must be lines of 'Name: value'"),
+        (": Bearer s3cret", "must be lines of 'Name: value'"),
+        ("cf aig: Bearer s3cret", "must be lines of 'Name: value'"),
+        ("cf-aig-authorization:", "must be lines of 'Name: value'"),
+        ("cf-aig-authorization: Bearer \x01s3cret", "must be lines of 'Name: value'"),
+        ("X-A: 1\nAuthorization: Bearer s3cret", "cannot set Authorization: it carries"),
+        ("OpenAI-Organization: s3cret", "cannot set OpenAI-Organization"),
+        ("openai-project: s3cret", "cannot set openai-project"),
+    ],
+)
+def test_gateway_headers_that_cannot_work_stop_setup(
+    monkeypatch: pytest.MonkeyPatch, setting: str, why: str
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", CLOUDFLARE)
+    monkeypatch.setenv("OPENAI_GATEWAY_HEADERS", setting)
+    with pytest.raises(SettingError, match=why) as refused:
+        make_client()
+    assert "s3cret" not in str(refused.value)  # a value is never shown
+
+
 KEY = "sk-caller-0123456789abcdef"
 
 
-def test_keys_are_trimmed_and_checked() -> None:
-    assert checked_api_key(f"  {KEY}\n") == KEY
-    for bad in (None, "", "   ", "sk-a b" + KEY, KEY + "ä", "e", "sk-abc123"):
-        with pytest.raises(PredictionError, match="openai_api_key"):
-            checked_api_key(bad)
+@pytest.mark.parametrize("key", [KEY, "sk-1234", "anything", "ollama", "token-abc123", "e"])
+def test_any_key_a_header_can_carry_is_sent(key: str) -> None:
+    assert checked_api_key(f"  {key}\n") == key
 
 
-def test_redaction_removes_keys_but_no_ordinary_words() -> None:
-    text = f"key {KEY} and masked sk-cal***cdef; scikit is sk-learn, every word stays"
-    assert redact(text, KEY) == (
-        "key [redacted] and masked [redacted]; scikit is sk-learn, every word stays"
-    )
-    assert redact("every e stays", "e") == "every e stays"  # too short to be a key
+@pytest.mark.parametrize("bad", [None, "", "   ", "sk-a b", KEY + "ä", "tab\there", "nul\x00here"])
+def test_keys_no_header_can_carry_are_refused(bad: str | None) -> None:
+    with pytest.raises(PredictionError, match="openai_api_key"):
+        checked_api_key(bad)
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "said"),
+    [
+        (
+            KEY,
+            f"key {KEY}, glued x{KEY}y, masked sk-cal***cdef; scikit is sk-learn, words stay",
+            "key [redacted], glued x[redacted]y, masked [redacted]; scikit is sk-learn, words stay",
+        ),
+        (
+            "anything",
+            "anything goes; anythingness and nonanything stay; an***ng and an...ng do not",
+            "[redacted] goes; anythingness and nonanything stay; [redacted] and [redacted] do not",
+        ),
+        (
+            "sk-1234",
+            "Received API Key = sk-...1234, or sk-1234; sk-12345 is another",
+            "Received API Key = [redacted], or [redacted]; sk-12345 is another",
+        ),
+        ("lt-abcdefghijyz", "Invalid key lt-ab...yz.", "Invalid key [redacted]."),
+        ("e", "Incorrect API key provided: e**********e. every e stays", None),
+        (
+            "unrelated",
+            "OpenAI's sk-proj-abcdefghijklmnop123, sk-proj-****abcd and sk-ab***cd go too",
+            "OpenAI's [redacted], [redacted] and [redacted] go too",
+        ),
+    ],
+)
+def test_redaction_removes_keys_whole_or_masked_but_no_ordinary_words(
+    key: str, text: str, said: str | None
+) -> None:
+    if said is None:
+        said = "Incorrect API key provided: [redacted]. every [redacted] stays"
+    assert redact(text, key) == said
+
+
+def test_redaction_removes_every_secret_given() -> None:
+    text = "got Bearer cf-token-0123 and then cf-token-0123 for sk-1234"
+    secrets = ("sk-1234", "Bearer cf-token-0123", "cf-token-0123")
+    assert redact(text, *secrets) == "got [redacted] and then [redacted] for [redacted]"
 
 
 @pytest.mark.parametrize(
     ("text", "said"),
     [
-        ("This project has been cancelled.", "This project has been called off."),
-        ("Request CANCELED upstream", "Request CALLED OFF upstream"),
-        ("Cancellation of the account", "Calling off of the account"),
-        ("we cancel it", "we call off it"),
+        # What coglet 0.23.1 takes for a cancellation: respelled.
+        ("This project has been cancelled.", "This project has been canceled."),
+        ("asyncio.CancelledError in the proxy", "asyncio.CanceledError in the proxy"),
+        # What it does not: left as it was.
+        ("This request is not cancellable.", "This request is not cancellable."),
+        ("Request CANCELLED upstream", "Request CANCELLED upstream"),
+        (
+            "Cancelled by the proxy: cancellation policy",
+            "Cancelled by the proxy: cancellation policy",
+        ),
+        ("we cancel it", "we cancel it"),
     ],
 )
-def test_failure_messages_never_say_cancel(text: str, said: str) -> None:
+def test_failure_messages_never_say_what_coglet_takes_for_a_cancellation(
+    text: str, said: str
+) -> None:
     message = str(PredictionError(text))
     assert message == said
-    assert "cancel" not in message.lower()
+    assert "cancelled" not in message and "CancelledError" not in message

@@ -9,8 +9,12 @@ import pytest
 from gpt_image.errors import explain_api_error, redact
 from gpt_image.models import DEFAULT_MODEL, model_info
 
-CLIENT = openai.AsyncOpenAI(api_key="unused", base_url="https://gateway.example/v1", max_retries=2)
-REQUEST = httpx2.Request("POST", "https://gateway.example/v1/images/generations")
+CLIENT = openai.AsyncOpenAI(api_key="unused", base_url="https://api.openai.com/v1", max_retries=2)
+# A gateway whose URL carries credentials, as some let it.
+GATEWAY = openai.AsyncOpenAI(
+    api_key="unused", base_url="https://user:hunter2@gateway.example/v1?token=abc", max_retries=2
+)
+REQUEST = httpx2.Request("POST", "https://api.openai.com/v1/images/generations")
 TODAY = date(2026, 11, 25)
 
 
@@ -75,7 +79,7 @@ CASES = [
     ),
     (
         openai.APIConnectionError(request=REQUEST),
-        "Could not reach OpenAI at https://gateway.example/v1/ (after 2 retries). Check the "
+        "Could not reach OpenAI at https://api.openai.com/v1/ (after 2 retries). Check the "
         "network, or OPENAI_BASE_URL if you use a proxy.",
     ),
 ]
@@ -83,10 +87,38 @@ CASES = [
 
 @pytest.mark.parametrize(("error", "expected"), CASES)
 def test_errors_are_explained(error: openai.APIError, expected: str) -> None:
-    message = explain(error)
-    assert message == expected
-    # cog turns an error that mentions cancellation into a canceled prediction.
-    assert "cancel" not in message.lower()
+    assert explain(error) == expected
+
+
+LITELLM_401 = (
+    "Authentication Error, Invalid proxy server token passed. Received API Key = sk-...1234. "
+    "Unable to find token in cache or `LiteLLM_VerificationTokenTable`"
+)
+
+
+@pytest.mark.parametrize(
+    ("cls", "status", "message"),
+    [
+        (openai.AuthenticationError, 401, LITELLM_401),
+        (openai.PermissionDeniedError, 403, "Key not allowed to access model."),
+    ],
+)
+def test_a_gateway_that_refuses_is_named_with_its_words(
+    cls: type, status: int, message: str
+) -> None:
+    error = status_error(cls, status, message=message, code=str(status))
+    assert explain(error, client=GATEWAY) == (
+        f"The gateway at https://gateway.example/v1/ refused the request ({status}): {message}"
+    )
+
+
+def test_openais_verification_advice_survives_a_gateway() -> None:
+    error = status_error(
+        openai.PermissionDeniedError, 403, message="Your organization must be verified to use..."
+    )
+    assert explain(error, client=GATEWAY).startswith(
+        f"Your OpenAI organization must be verified to use {DEFAULT_MODEL}."
+    )
 
 
 def test_a_body_that_is_not_openais_json_is_quoted_briefly() -> None:
@@ -131,41 +163,40 @@ MODEL_NOT_FOUND = status_error(
         (
             "gpt-image-1",
             TODAY,
-            "OpenAI shut gpt-image-1 down on 2026-10-23. Set OPENAI_IMAGE_MODEL to its "
-            "successor, gpt-image-2.5-sunburst or gpt-image-2.5-flare.",
+            "OpenAI shut gpt-image-1 down on 2026-10-23. Whoever runs this model can set "
+            "OPENAI_IMAGE_MODEL to its successor, gpt-image-2.5-sunburst or gpt-image-2.5-flare.",
         ),
         (
             "gpt-image-1.5",
             date(2026, 12, 1),
-            "OpenAI shut gpt-image-1.5 down on 2026-12-01. Set OPENAI_IMAGE_MODEL to its "
-            "successor, gpt-image-2.6-sunburst or gpt-image-2.6-flare.",
+            "OpenAI shut gpt-image-1.5 down on 2026-12-01. Whoever runs this model can set "
+            "OPENAI_IMAGE_MODEL to its successor, gpt-image-2.6-sunburst or gpt-image-2.6-flare.",
         ),
         (
             "gpt-image-1-mini",
             TODAY,  # gone before its announced day
             "OpenAI has no model gpt-image-1-mini for this key; its shutdown is announced for "
-            "2026-12-01. Set OPENAI_IMAGE_MODEL to its successor, gpt-image-2.6-sunburst or "
-            "gpt-image-2.6-flare.",
+            "2026-12-01. Whoever runs this model can set OPENAI_IMAGE_MODEL to its successor, "
+            "gpt-image-2.6-sunburst or gpt-image-2.6-flare.",
         ),
         (
             "dall-e-3",
             TODAY,
-            "OpenAI shut dall-e-3 down on 2026-05-12. Set OPENAI_IMAGE_MODEL to its "
-            "successor, gpt-image-2.5-sunburst.",
+            "OpenAI shut dall-e-3 down on 2026-05-12. Whoever runs this model can set "
+            "OPENAI_IMAGE_MODEL to its successor, gpt-image-2.5-sunburst.",
         ),
         (
             "gpt-image-2.6-flare",
             TODAY,
             "OpenAI has no model gpt-image-2.6-flare for this key: the name is wrong or your "
-            "account lacks access. Choose another with OPENAI_IMAGE_MODEL, such as "
-            "gpt-image-2.5-sunburst.",
+            "account lacks access. Whoever runs this model can choose another with "
+            "OPENAI_IMAGE_MODEL.",
         ),
         (
             "gpt-image-9",
             TODAY,
             "OpenAI has no model gpt-image-9 for this key: the name is wrong or your account "
-            "lacks access. Choose another with OPENAI_IMAGE_MODEL, such as "
-            "gpt-image-2.5-sunburst.",
+            "lacks access. Whoever runs this model can choose another with OPENAI_IMAGE_MODEL.",
         ),
     ],
 )
@@ -173,3 +204,11 @@ def test_missing_model_is_explained_from_its_lifecycle(
     model: str, today: date, expected: str
 ) -> None:
     assert explain(MODEL_NOT_FOUND, model, today) == expected
+
+
+def test_the_default_model_missing_is_not_advised_as_its_own_fix() -> None:
+    message = explain(MODEL_NOT_FOUND, DEFAULT_MODEL)
+    assert message == (
+        f"OpenAI has no model {DEFAULT_MODEL} for this key: the name is wrong or your account "
+        "lacks access. Whoever runs this model can choose another with OPENAI_IMAGE_MODEL."
+    )

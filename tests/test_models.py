@@ -34,18 +34,20 @@ GPT_IMAGE_2 = [
 ENDING_2026_12_01 = ["gpt-image-1.5", "gpt-image-1-mini", "chatgpt-image-latest"]
 LIVE = GPT_IMAGE_2 + ENDING_2026_12_01
 SHUT_DOWN = {
-    "gpt-image-1": "OpenAI shut gpt-image-1 down on 2026-10-23. Set OPENAI_IMAGE_MODEL to its "
-    "successor, gpt-image-2.5-sunburst or gpt-image-2.5-flare.",
-    "dall-e-2": "OpenAI shut dall-e-2 down on 2026-05-12. Set OPENAI_IMAGE_MODEL to its "
-    "successor, gpt-image-2.5-sunburst.",
-    "dall-e-3": "OpenAI shut dall-e-3 down on 2026-05-12. Set OPENAI_IMAGE_MODEL to its "
-    "successor, gpt-image-2.5-sunburst.",
+    "gpt-image-1": "OpenAI shut gpt-image-1 down on 2026-10-23. Whoever runs this model can set "
+    "OPENAI_IMAGE_MODEL to its successor, gpt-image-2.5-sunburst or gpt-image-2.5-flare.",
+    "dall-e-2": "OpenAI shut dall-e-2 down on 2026-05-12. Whoever runs this model can set "
+    "OPENAI_IMAGE_MODEL to its successor, gpt-image-2.5-sunburst.",
+    "dall-e-3": "OpenAI shut dall-e-3 down on 2026-05-12. Whoever runs this model can set "
+    "OPENAI_IMAGE_MODEL to its successor, gpt-image-2.5-sunburst.",
 }
 UNKNOWN = "gpt-image-3"
+# The first dated snapshot of a model that OpenAI publishes after openai-python 3.54.
+FUTURE_SNAPSHOT = "gpt-image-2.6-sunburst-2026-12-15"
 
 # USD per million tokens: text in, image in, image out.
 PRICES = {
-    **dict.fromkeys(GPT_IMAGE_2, (5.00, 8.00, 30.00)),
+    **dict.fromkeys([*GPT_IMAGE_2, FUTURE_SNAPSHOT], (5.00, 8.00, 30.00)),
     "gpt-image-1.5": (5.00, 8.00, 32.00),
     "gpt-image-1-mini": (2.00, 2.50, 8.00),
 }
@@ -60,14 +62,20 @@ HIGH_FIDELITY = {
     "chatgpt-image-latest": (None, "OpenAI documents no input_fidelity for chatgpt-image-latest"),
 }
 DECEMBER_SUCCESSORS = (
-    "Set OPENAI_IMAGE_MODEL to its successor, gpt-image-2.6-sunburst or gpt-image-2.6-flare."
+    "OPENAI_IMAGE_MODEL to its successor, gpt-image-2.6-sunburst or gpt-image-2.6-flare."
 )
 
 
 @pytest.fixture(scope="module")
 def servers(standin: StandIn) -> Iterator[dict[str, CogServer]]:
     """One prediction server per model (the model is chosen at setup), started side by side."""
-    models = [*LIVE, *SHUT_DOWN, UNKNOWN, ""]  # "": OPENAI_IMAGE_MODEL set but empty
+    models = [
+        *LIVE,
+        *SHUT_DOWN,
+        UNKNOWN,
+        FUTURE_SNAPSHOT,
+        "",
+    ]  # "": OPENAI_IMAGE_MODEL set but empty
     started: dict[str, CogServer] = {}
 
     def start(model: str) -> None:
@@ -187,15 +195,55 @@ def test_unknown_model_is_sent_as_named(servers: dict[str, CogServer], openai: S
     )
     assert message == (
         f"OpenAI has no model {UNKNOWN} for this key: the name is wrong or your account lacks "
-        "access. Choose another with OPENAI_IMAGE_MODEL, such as gpt-image-2.5-sunburst."
+        "access. Whoever runs this model can choose another with OPENAI_IMAGE_MODEL."
     )
     (request,) = openai.requests
     assert request.form["model"] == UNKNOWN
     assert request.form["input_fidelity"] == "high"  # no rules known: sent as asked
     assert (
-        f"{UNKNOWN} is not a model this package knows: it is sent as named, with the inputs "
-        "as given, and no rules or prices are known for it." in servers[UNKNOWN].logs()
+        f"{UNKNOWN} is not a model this package knows: it is sent as named, with "
+        "input_fidelity only if you ask for 'high', and no prices are known for it."
+        in servers[UNKNOWN].logs()
     )
+
+
+def test_unknown_model_gets_no_input_fidelity_unless_high(
+    servers: dict[str, CogServer], openai: StandIn
+) -> None:
+    """'low' is what leaving input_fidelity out means; the GPT Image 2 line refuses the
+    parameter, so a model nobody knows yet is not sent it unless 'high' was asked."""
+    openai.published_later.add(UNKNOWN)
+    image = data_uri(make_image("PNG"), "image/png")
+    result = succeeded(predict(servers[UNKNOWN], input_images=[image]))
+    (request,) = openai.requests
+    assert "input_fidelity" not in request.form
+    assert "input_fidelity" not in result["logs"].replace("input_fidelity only if", "")
+    assert log_lines(result, f"No price is known here for {UNKNOWN}")
+
+
+@pytest.mark.parametrize("model", [*GPT_IMAGE_2, FUTURE_SNAPSHOT])
+def test_default_edit_sends_and_says_nothing_of_input_fidelity(
+    servers: dict[str, CogServer], openai: StandIn, model: str
+) -> None:
+    """The caller left input_fidelity at its default: nothing to adapt, nothing to say."""
+    openai.published_later.add(FUTURE_SNAPSHOT)
+    image = data_uri(make_image("PNG"), "image/png")
+    result = succeeded(predict(servers[model], input_images=[image]))
+    (request,) = openai.requests
+    assert "input_fidelity" not in request.form
+    assert "input_fidelity" not in result["logs"]
+
+
+def test_future_snapshot_takes_its_models_rules_prices_and_lifecycle(
+    servers: dict[str, CogServer], openai: StandIn
+) -> None:
+    openai.published_later.add(FUTURE_SNAPSHOT)
+    image = data_uri(make_image("PNG"), "image/png")
+    result = succeeded(predict(servers[FUTURE_SNAPSHOT], input_images=[image], quality="low"))
+    assert openai.requests[0].form["model"] == FUTURE_SNAPSHOT
+    assert log_lines(result, f"{FUTURE_SNAPSHOT} is a dated snapshot of gpt-image-2.6-sunburst")
+    (cost,) = log_lines(result, "Estimated cost: ")
+    assert f"({FUTURE_SNAPSHOT} per million tokens: $5.00 text in, $8.00 image in" in cost
 
 
 def test_empty_setting_means_the_default(servers: dict[str, CogServer], openai: StandIn) -> None:

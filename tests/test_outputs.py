@@ -4,12 +4,23 @@ import asyncio
 import base64
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from gpt_image.formats import sniff_format
-from gpt_image.outputs import DECODE_CHARS, ImageFiles, OutputDirs, OutputError
+from gpt_image.outputs import (
+    DECODE_CHARS,
+    KEEP_BYTES,
+    MIN_KEEP_SECONDS,
+    PRUNE_INTERVAL,
+    ImageFiles,
+    OutputDirs,
+    OutputError,
+    kept_output_bytes,
+)
+from gpt_image.settings import SettingError
 from tests.images import make_image, noise_png
 
 
@@ -30,9 +41,10 @@ def saved(directory: Path, expected: int, *images: str) -> tuple[list[Path], lis
 
 
 @pytest.fixture
-def directory(tmp_path: Path) -> Path:
+def directory(tmp_path: Path) -> Iterator[Path]:
     """One prediction's output directory, as OutputDirs makes it."""
-    return OutputDirs(tmp_path).new()
+    with OutputDirs(tmp_path).new() as directory:
+        yield directory
 
 
 def test_images_are_written_unchanged_in_order(directory: Path) -> None:
@@ -98,23 +110,72 @@ def test_other_formats_are_not_taken_for_openai_ones(fmt: str) -> None:
     assert sniff_format(b"") is None
 
 
+def aged(directory: Path, seconds: float, size: int = 1) -> Path:
+    """Give the directory a file of `size` bytes, both last changed `seconds` ago."""
+    (directory / "output_0.png").write_bytes(b"x" * size)
+    then = time.time() - seconds
+    for path in (directory / "output_0.png", directory):
+        os.utime(path, (then, then))
+    return directory
+
+
+def made(dirs: OutputDirs) -> Path:
+    """A directory whose prediction is over: its answer has been written."""
+    with dirs.new() as directory:
+        return directory
+
+
 def test_each_prediction_gets_a_new_directory_and_old_ones_go(tmp_path: Path) -> None:
     dirs = OutputDirs(tmp_path, keep_seconds=600)
-    old, recent = dirs.new(), dirs.new()
+    old, recent = made(dirs), made(dirs)
     assert old != recent
-    (old / "output_0.png").write_bytes(b"x")
-    long_ago = time.time() - 3600
-    os.utime(old, (long_ago, long_ago))
+    aged(old, 3600)
     dirs.prune()
     assert not old.exists()
     assert recent.is_dir()
 
 
-def test_pruning_waits_a_minute_between_runs(tmp_path: Path) -> None:
+def test_oldest_go_first_while_over_the_byte_budget(tmp_path: Path) -> None:
+    dirs = OutputDirs(tmp_path, keep_seconds=600, keep_bytes=2500)
+    oldest, older, old = (aged(made(dirs), age, 1000) for age in (300, 200, 100))
+    dirs.prune()
+    assert (oldest.exists(), older.exists(), old.exists()) == (False, True, True)
+
+
+def test_the_last_minutes_files_are_kept_whatever_their_size(tmp_path: Path) -> None:
+    """cog may still be reading or uploading them."""
+    dirs = OutputDirs(tmp_path, keep_seconds=600, keep_bytes=0)
+    recent, old = aged(made(dirs), MIN_KEEP_SECONDS - 30, 1000), aged(made(dirs), 120, 1000)
+    dirs.prune()
+    assert (recent.exists(), old.exists()) == (True, False)
+
+
+def test_a_directory_being_written_is_never_pruned(tmp_path: Path) -> None:
+    dirs = OutputDirs(tmp_path, keep_seconds=0, keep_bytes=0)
+    with dirs.new() as writing:
+        aged(writing, 3600, 1000)
+        dirs.prune()
+        assert writing.exists()
+    dirs.prune()
+    assert not writing.exists()
+
+
+def test_pruning_runs_in_the_pool_at_most_every_interval(tmp_path: Path) -> None:
     dirs = OutputDirs(tmp_path, keep_seconds=0)
-    first = dirs.new()
-    dirs.new()
-    assert first.exists()  # pruned at most once a minute: not yet
-    dirs._pruned_at -= 61
-    dirs.new()
+    first = aged(made(dirs), 3600)
+    made(dirs)
+    assert first.exists() and dirs._pruning is None  # not due yet
+    dirs._pruned_at -= PRUNE_INTERVAL + 1
+    made(dirs)
+    assert dirs._pruning is not None
+    dirs._pruning.result(timeout=60)
     assert not first.exists()
+
+
+def test_retention_is_a_setting_in_megabytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert kept_output_bytes() == KEEP_BYTES
+    monkeypatch.setenv("OUTPUT_RETENTION_MB", "500")
+    assert kept_output_bytes() == 500_000_000
+    monkeypatch.setenv("OUTPUT_RETENTION_MB", "lots")
+    with pytest.raises(SettingError, match="OUTPUT_RETENTION_MB must be a whole number"):
+        kept_output_bytes()

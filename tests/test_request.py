@@ -141,12 +141,6 @@ ADAPTATIONS = [
         "input_fidelity is not sent.",
     ),
     (
-        "gpt-image-2",
-        "low",
-        "gpt-image-2 always matches input images at high fidelity and takes no input_fidelity, "
-        "so 'low' could not be applied.",
-    ),
-    (
         "chatgpt-image-latest",
         "high",
         "OpenAI documents no input_fidelity for chatgpt-image-latest, so 'high' was not sent.",
@@ -177,6 +171,25 @@ def test_supported_input_fidelity_is_kept(model: str, fidelity: str) -> None:
     options = ImageOptions(prompt="p", input_fidelity=fidelity)
     adapted, notes = adapt_to_model(options, model_info(model))
     assert (adapted, notes) == (options, [])
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "gpt-image-2",
+        "gpt-image-2.5-sunburst",
+        "gpt-image-2.6-sunburst-2026-12-15",  # a snapshot newer than the table
+        "chatgpt-image-latest",
+        "gpt-image-7",  # unknown: 'low' is what leaving it out means
+    ],
+)
+def test_default_input_fidelity_is_left_out_without_a_word(model: str) -> None:
+    """'low' is the API's default: where the model takes no input_fidelity, leaving it
+    out asks for the same thing, and the caller, who asked for nothing, is told nothing."""
+    options = ImageOptions(prompt="p", input_fidelity="low")
+    adapted, notes = adapt_to_model(options, model_info(model))
+    assert "input_fidelity" not in multipart_edit_params(adapted, model)
+    assert notes == []
 
 
 def image_of(tmp_path: Path, size: int, data: bytes = b"") -> InputImage:

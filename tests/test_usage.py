@@ -80,3 +80,59 @@ def test_unknown_price_and_missing_usage_are_said() -> None:
     assert usage_log(response(1), model_info("gpt-image-1"))[1] == (
         "OpenAI reported no token usage, so the cost is unknown."
     )
+
+
+def answered(usage: object) -> ImagesResponse:
+    """Built leniently, as the package builds OpenAI's streamed answer."""
+    return ImagesResponse.construct(created=0, data=[], usage=usage)
+
+
+@pytest.mark.parametrize(
+    ("usage", "tokens"),
+    [
+        ({"output_tokens": 4160}, "Tokens: 4160 out."),
+        (
+            {"input_tokens": 50, "output_tokens": 4160, "total_tokens": 4210},
+            "Tokens: 50 in, 4160 out (4210 in all).",
+        ),
+        (
+            {"input_tokens_details": {"image_tokens": 3}, "output_tokens": 10},
+            "Tokens: 10 out.",
+        ),
+        (
+            {"output_tokens_details": {"image_tokens": 4160}},
+            "Tokens: OpenAI's answer did not say how many.",
+        ),
+        ("not usage at all", "Tokens: OpenAI's answer did not say how many."),
+    ],
+)
+def test_partial_usage_logs_what_is_known_and_estimates_nothing(usage: object, tokens: str) -> None:
+    lines = usage_log(answered(usage), model_info("gpt-image-2"))
+    assert lines[1:] == [
+        tokens,
+        "OpenAI's answer did not report every token count (a gateway may trim it), so the cost "
+        "could not be estimated.",
+    ]
+
+
+def test_partial_usage_gives_the_metrics_it_can() -> None:
+    assert usage_metrics(answered({"output_tokens": 7}), 1) == {
+        "image_output_count": 1,
+        "token_output_count": 7,
+    }
+    assert usage_metrics(answered("junk"), 1) == {"image_output_count": 1}
+
+
+def test_text_output_without_a_published_price_is_counted_at_the_image_price() -> None:
+    usage = {
+        **USAGE,
+        "output_tokens": 12600,
+        "output_tokens_details": {"image_tokens": 12480, "text_tokens": 120},
+    }
+    # 40 x $2 + 1000 x $2.50 + 12600 x $8 per million tokens = $0.10338
+    assert usage_log(response(1, usage), model_info("gpt-image-1-mini"))[1:] == [
+        "Tokens: 40 text in, 1000 image in, 12480 image out, 120 text out (13520 in all).",
+        "Estimated cost: $0.1034 on your OpenAI account (gpt-image-1-mini per million tokens: "
+        "$2.00 text in, $2.50 image in, $8.00 image out, text out at the image price, since "
+        "none is published).",
+    ]

@@ -10,10 +10,15 @@ It also stands in for the endpoint that the prediction server's `--upload-url`
 points at (Replicate's file store): `PUT /uploads/<name>` keeps the file in
 `.uploads` and answers with a URL of its own for each file.
 
+It can also stand in for a gateway in front of OpenAI (`gateway=Gateway(...)`):
+it then accepts the gateway's own keys instead of OpenAI-shaped ones, requires
+the gateway's own headers, and refuses the way LiteLLM does.
+
 Tests start it in-process (`StandIn().start()`), read what reached it from
 `.requests`, and script failures with `.fail_next(...)`. By hand:
 
     python -m tools.openai_standin --port 8000 [--latency 2.5] [--today 2026-12-02]
+        [--gateway-key sk-1234] [--gateway-header "cf-aig-authorization: Bearer tok"]
 """
 
 import argparse
@@ -73,6 +78,23 @@ MAX_SAFETY_IDENTIFIER_CHARS = 128
 # (image_generate_params.py, image_edit_params.py): "The standard sizes 1024x1024,
 # 1536x1024, and 1024x1536 are supported by the GPT image models; auto ..."
 SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
+# "For gpt-image-2, gpt-image-2-2026-04-21, gpt-image-2.5-sunburst,
+# gpt-image-2.5-sunburst-2026-09-08, gpt-image-2.5-flare, and
+# gpt-image-2.5-flare-2026-09-08, arbitrary resolutions are supported as
+# WIDTHxHEIGHT strings ... Width and height must both be divisible by 16 and the
+# requested aspect ratio must be between 1:3 and 3:1. ... the maximum supported
+# resolution is 3840x2160": read as at most that many pixels and that long a side.
+ARBITRARY_SIZE_MODELS = (
+    "gpt-image-2",
+    "gpt-image-2-2026-04-21",
+    "gpt-image-2.5-sunburst",
+    "gpt-image-2.5-sunburst-2026-09-08",
+    "gpt-image-2.5-flare",
+    "gpt-image-2.5-flare-2026-09-08",
+)
+SIZE_MULTIPLE = 16
+MAX_SIDE_RATIO = 3
+MAX_SIZE = (3840, 2160)
 # "low, medium and high are supported for the GPT image models"; auto is the default.
 QUALITIES = ("low", "medium", "high", "auto")
 BACKGROUNDS = ("transparent", "opaque", "auto")
@@ -105,6 +127,11 @@ for _name in ("CreateImageRequest", "CreateImageEditRequest"):
 MAX_DATA_URL_CHARS = SPEC_SCHEMAS["EditImageBodyJsonParam"]["properties"]["images"]["items"][
     "properties"
 ]["image_url"]["maxLength"]
+# The spec's JSON edit form lists only the standard sizes; openai-python 3.54, newer,
+# documents arbitrary sizes for /v1/images/edits, which that form is one of.
+SPEC_SCHEMAS["EditImageBodyJsonParam"]["properties"]["size"] = {
+    "anyOf": [{"type": "string"}, {"type": "null"}]
+}
 SPEC_VALIDATORS = {
     name: jsonschema.Draft7Validator({**schema, "additionalProperties": False})
     for name, schema in SPEC_SCHEMAS.items()
@@ -151,6 +178,20 @@ class OpenAIError(Exception):
 
 
 @dataclass(frozen=True)
+class Gateway:
+    """What a gateway in front of OpenAI asks of its callers instead of an OpenAI key.
+
+    `keys`: the keys it issues, such as LiteLLM's documented master key `sk-1234`;
+    empty, it takes any non-empty key, as LiteLLM without auth ("anything") and
+    Ollama ("ollama", "required but ignored") do. `headers`: headers of its own it
+    requires, such as Cloudflare AI Gateway's `cf-aig-authorization: Bearer <token>`.
+    """
+
+    keys: frozenset[str] = frozenset()
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class UploadedFile:
     field: str
     filename: str | None
@@ -170,6 +211,7 @@ class RecordedRequest:
     files: list[UploadedFile] = field(default_factory=list)
     response_images: list[bytes] = field(default_factory=list)
     client_disconnected: bool = False  # the client hung up before the answer
+    stalled: bool = False  # a "stall-mid" answer sent its first image and is waiting
     connection: tuple[str, int] | None = None  # the client's address and port
 
     @property
@@ -212,8 +254,16 @@ FAULT_PLANS: dict[str, tuple[str, ...]] = {
     "drop-once": ("drop", "ok"),
     "cut-early": ("cut-early",),  # the answer stops inside its first image
     "cut-late": ("cut-late",),  # the answer stops halfway, after some whole images
+    "cut-early-once": ("cut-early", "ok"),
+    "garbled-early-once": ("garbled-early", "ok"),  # broken JSON inside the first image
+    "stall-mid": ("stall-mid",),  # the first image, then nothing for slow_seconds
     "slow": ("slow",),  # the answer comes after slow_seconds
+    # What gateways and newer models do to `usage` (openai-python 3.54 images_response.py).
+    "usage-trimmed": ("usage-trimmed",),  # no input_tokens, no text_tokens in its details
+    "text-out": ("text-out",),  # output_tokens_details splits the output: some of it text
 }
+# The text tokens in a "text-out" answer's output.
+TEXT_OUTPUT_TOKENS = 120
 FAULT_IN_PROMPT = re.compile(r"\[fault:([a-z0-9-]+)\]")
 SERVER_ERROR = {
     "error": {
@@ -244,12 +294,22 @@ class StandIn:
     shut down (tests set it, so no outcome changes with the calendar)."""
 
     def __init__(
-        self, latency: float = 0.0, heavy: bool = False, today: date | None = None
+        self,
+        latency: float = 0.0,
+        heavy: bool = False,
+        today: date | None = None,
+        gateway: Gateway | None = None,
     ) -> None:
         self.latency = latency
         self.heavy = heavy
         self.initial_today = today or date.today()
         self.today = self.initial_today
+        # None: OpenAI itself, which takes only OpenAI-shaped keys.
+        self.initial_gateway = gateway
+        self.gateway = gateway
+        # Models OpenAI publishes after openai-python 3.54 (a test names them), such
+        # as a new dated snapshot: live, with no parameter rules beyond the SDK's.
+        self.published_later: set[str] = set()
         # A test sets hold_until to hold each request until that many have arrived
         # (for at most HOLD_SECONDS): overlap is then proven, not timed.
         self.hold_until = 0
@@ -287,6 +347,8 @@ class StandIn:
             self._failures.clear()
         self.latency = 0.0
         self.today = self.initial_today
+        self.gateway = self.initial_gateway
+        self.published_later.clear()
         self._attempts.clear()
         self.hold_until = 0
         self.peak_in_flight = self.in_flight
@@ -375,7 +437,10 @@ class StandIn:
             recorded.client_disconnected = True
             raise
         try:
-            _check_api_key(recorded.headers.get("authorization", ""))
+            if self.gateway is None:
+                _check_api_key(recorded.headers.get("authorization", ""))
+            else:
+                _check_gateway(self.gateway, recorded.headers)
             await parse(request, recorded)
             if failure is not None:
                 return await _scripted_response(request, failure)
@@ -391,14 +456,37 @@ class StandIn:
         except OpenAIError as error:
             return error.response()
         recorded.response_images = answer.pop("_images")
+        _change_usage(answer["usage"], step)
         if step == "slow":
             await asyncio.sleep(self.slow_seconds)
+        body = json.dumps(answer).encode()
+        first_image = body.index(b'"b64_json"') + 100
         if step in ("cut-early", "cut-late"):
-            body = json.dumps(answer).encode()
-            first_image = body.index(b'"b64_json"') + 100
             cut = first_image if step == "cut-early" else max(first_image, len(body) // 2)
             return await _scripted_response(request, ScriptedFailure(200, CutShort(body, cut), {}))
-        return web.json_response(answer)
+        if step == "garbled-early":
+            body = body[:first_image] + b'\x00"}]}' + body[first_image + 6 :]
+        if step == "stall-mid":
+            return await self._stalled(request, recorded, body, body.index(b'"}', first_image) + 2)
+        return web.Response(body=body, content_type="application/json")
+
+    async def _stalled(
+        self, request: web.Request, recorded: RecordedRequest, body: bytes, pause_at: int
+    ) -> web.StreamResponse:
+        """The answer up to pause_at, then a wait of slow_seconds before the rest."""
+        response = web.StreamResponse(
+            headers={"Content-Type": "application/json", "Content-Length": str(len(body))}
+        )
+        await response.prepare(request)
+        await response.write(body[:pause_at])
+        recorded.stalled = True
+        try:
+            await asyncio.sleep(self.slow_seconds)
+        except asyncio.CancelledError:  # the client hung up (handler_cancellation)
+            recorded.client_disconnected = True
+            raise
+        await response.write(body[pause_at:])
+        return response
 
     def _fault_step(self, prompt: str) -> str:
         """What this attempt of a "[fault:...]" prompt gets; "ok" for any other."""
@@ -412,7 +500,8 @@ class StandIn:
         return plan[min(attempt, len(plan) - 1)]
 
     def _check_model(self, model: str) -> None:
-        shutdown = IMAGE_MODELS.get(model, self.today)
+        unpublished = None if model in self.published_later else self.today
+        shutdown = IMAGE_MODELS.get(model, unpublished)
         if shutdown is not None and self.today >= shutdown:
             raise OpenAIError(
                 404,
@@ -505,6 +594,34 @@ def _check_api_key(authorization: str) -> None:
             f"Incorrect API key provided: {key[:6]}{'*' * 10}{key[-4:]}. You can find your "
             "API key at https://platform.openai.com/account/api-keys.",
             code="invalid_api_key",
+        )
+
+
+def _check_gateway(gateway: Gateway, headers: dict[str, str]) -> None:
+    """Refuse as a gateway does. Like some gateways, it echoes what it received
+    (a header whole, a key masked the way LiteLLM masks it), so tests can prove
+    that the package never passes either on."""
+    for name, value in gateway.headers.items():
+        received = headers.get(name.lower())
+        if received != value:
+            raise OpenAIError(
+                401,
+                f"Unauthorized: header {name} is missing or wrong (received {received!r}).",
+                type="auth_error",
+                code="401",
+            )
+    scheme, _, key = headers.get("authorization", "").partition(" ")
+    key = key.strip() if scheme == "Bearer" else ""
+    if not key or (gateway.keys and key not in gateway.keys):
+        # LiteLLM's refusal, as its users quote it (BerriAI/litellm#20673).
+        raise OpenAIError(
+            401,
+            f"Authentication Error, Invalid proxy server token passed. Received API Key = "
+            f"{key[:3]}...{key[-4:]}. Unable to find token in cache or "
+            "`LiteLLM_VerificationTokenTable`",
+            type="token_not_found_in_db",
+            param="key",
+            code="401",
         )
 
 
@@ -605,7 +722,7 @@ def _check_params(params: dict[str, Any], allowed: set[str]) -> None:
             "model", "Missing required parameter: 'model'.", "missing_required_parameter"
         )
     _check_int(params, "n", 1, 10)
-    _check_choice(params, "size", SIZES)
+    _check_size(params)
     _check_choice(params, "quality", QUALITIES)
     _check_choice(params, "background", BACKGROUNDS)
     _check_choice(params, "output_format", OUTPUT_FORMATS)
@@ -635,6 +752,36 @@ def _check_params(params: dict[str, Any], allowed: set[str]) -> None:
             f"length {MAX_SAFETY_IDENTIFIER_CHARS}, but got a string with length "
             f"{len(identifier)} instead.",
             "string_above_max_length",
+        )
+
+
+def _check_size(params: dict[str, Any]) -> None:
+    """The standard sizes and auto for every model; WIDTHxHEIGHT where documented."""
+    size, model = params.get("size"), params["model"]
+    if size is None or size in SIZES:
+        return
+    if model not in ARBITRARY_SIZE_MODELS:
+        raise _invalid(
+            "size",
+            f"Invalid size '{size}' for model '{model}'. Supported sizes are "
+            f"{', '.join(SIZES[:-1])} and auto.",
+        )
+    match = re.fullmatch(r"([1-9][0-9]*)x([1-9][0-9]*)", str(size))
+    width, height = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+    fits = (
+        match is not None
+        and width % SIZE_MULTIPLE == 0
+        and height % SIZE_MULTIPLE == 0
+        and max(width, height) <= MAX_SIDE_RATIO * min(width, height)
+        and width * height <= MAX_SIZE[0] * MAX_SIZE[1]
+        and max(width, height) <= MAX_SIZE[0]
+    )
+    if not fits:
+        raise _invalid(
+            "size",
+            f"Invalid size '{size}'. Width and height must be divisible by {SIZE_MULTIPLE}, "
+            f"the aspect ratio between 1:{MAX_SIDE_RATIO} and {MAX_SIDE_RATIO}:1, and the "
+            f"size at most {MAX_SIZE[0]}x{MAX_SIZE[1]}.",
         )
 
 
@@ -792,6 +939,20 @@ def _make_answer(params: dict[str, Any], input_images: int, heavy: bool) -> dict
     }
 
 
+def _change_usage(usage: dict[str, Any], step: str) -> None:
+    """What some answers report instead of the full usage."""
+    if step == "usage-trimmed":
+        del usage["input_tokens"], usage["input_tokens_details"]["text_tokens"]
+    elif step == "text-out":
+        usage["output_tokens"] += TEXT_OUTPUT_TOKENS
+        usage["total_tokens"] += TEXT_OUTPUT_TOKENS
+        image_tokens = usage["output_tokens"] - TEXT_OUTPUT_TOKENS
+        usage["output_tokens_details"] = {
+            "image_tokens": image_tokens,
+            "text_tokens": TEXT_OUTPUT_TOKENS,
+        }
+
+
 def _effective_safety_identifier(params: dict[str, Any]) -> dict[str, str]:
     """ImagesResponse.safety_identifier: the non-empty safety_identifier, else `user`."""
     identifier = params.get("safety_identifier") or params.get("user")
@@ -842,8 +1003,27 @@ def main() -> None:
     parser.add_argument(
         "--today", type=date.fromisoformat, help="the date that decides which models are shut down"
     )
+    parser.add_argument(
+        "--gateway-key",
+        action="append",
+        default=[],
+        help="act as a gateway that issues this key (repeatable)",
+    )
+    parser.add_argument(
+        "--gateway-header",
+        action="append",
+        default=[],
+        help="act as a gateway that requires this 'Name: value' header (repeatable)",
+    )
     args = parser.parse_args()
-    standin = StandIn(latency=args.latency, heavy=args.heavy, today=args.today)
+    gateway = None
+    if args.gateway_key or args.gateway_header:
+        headers = dict(
+            (name.strip(), value.strip())
+            for name, _, value in (line.partition(":") for line in args.gateway_header)
+        )
+        gateway = Gateway(frozenset(args.gateway_key), headers)
+    standin = StandIn(latency=args.latency, heavy=args.heavy, today=args.today, gateway=gateway)
     web.run_app(standin.app(), host="127.0.0.1", port=args.port, handler_cancellation=True)
 
 
