@@ -7,45 +7,18 @@ the interface is its successor, gpt-image-2.5-sunburst, unless OPENAI_IMAGE_MODE
 names another.
 """
 
-import gc
-import os
-import tempfile
-from datetime import UTC, datetime
-
-import openai
 from cog import BasePredictor, Input, Path, Secret
 
-from gpt_image import images_api
-from gpt_image.answer import fetch_answer
-from gpt_image.blocking import run_blocking
-from gpt_image.errors import PredictionError, explain_api_error, redact
-from gpt_image.inputs import InputImage, prepare_input_images
-from gpt_image.memory import memory_released_when_idle
-from gpt_image.models import DEFAULT_MODEL, model_info, model_log
-from gpt_image.outputs import OutputDirs, kept_output_bytes
-from gpt_image.request import ImageOptions, adapt_to_model, check_options
-from gpt_image.usage import usage_log, usage_metrics
+from gpt_image.flow import ImageFlow
+from gpt_image.models import DEFAULT_MODEL
+from gpt_image.request import ImageOptions
 
 
 class Predictor(BasePredictor):
     def setup(self) -> None:
-        # One client for every prediction, so connections to OpenAI are pooled.
-        self.client = images_api.make_client()
-        # Never shown to a caller, like the key.
-        self.gateway_secrets = images_api.gateway_secrets()
         # The interface is gpt-image-1's; the model behind it is its successor, or
-        # whichever OPENAI_IMAGE_MODEL names.
-        chosen = os.environ.get("OPENAI_IMAGE_MODEL", "").strip()
-        self.model = model_info(chosen or DEFAULT_MODEL)
-        self.model_chosen_by = "set by OPENAI_IMAGE_MODEL" if chosen else "the default"
-        self.output_dirs = OutputDirs(
-            Path(tempfile.mkdtemp(prefix="gpt-image-outputs-")), keep_bytes=kept_output_bytes()
-        )
-        # What is loaded by now lives as long as the worker. Out of the garbage
-        # collector's reach, a full collection no longer holds every prediction's
-        # event loop for about 100 ms (docs/performance.md).
-        gc.collect()
-        gc.freeze()
+        # whichever OPENAI_IMAGE_MODEL names. The caller's key is required.
+        self.flow = ImageFlow(DEFAULT_MODEL, operator_may_pay=False)
 
     async def predict(
         self,
@@ -112,48 +85,6 @@ class Predictor(BasePredictor):
             moderation=moderation,
             user_id=user_id,
         )
-        check_options(options)  # before anything is paid for
-        key = images_api.checked_api_key(openai_api_key.get_secret_value())
-        today = datetime.now(UTC).date()
-        for line in model_log(self.model, today, self.model_chosen_by):
-            print(line)
-        secrets = (key, *self.gateway_secrets)
-        try:
-            async with memory_released_when_idle():
-                return await self._create(options, input_images or [], key)
-        except PredictionError as error:
-            raise PredictionError(redact(str(error), *secrets)) from None
-        except openai.APIError as error:
-            message = explain_api_error(error, self.client, self.model, today)
-            raise PredictionError(redact(message, *secrets)) from None
-        except Exception as error:  # a bug: still no key in the message, and no traceback
-            message = f"Unexpected error ({type(error).__name__}: {error}). Please report it."
-            raise PredictionError(redact(message, *secrets)) from None
-
-    async def _create(
-        self, options: ImageOptions, input_images: list[Path], key: str
-    ) -> list[Path]:
-        client = self.client.with_options(api_key=key)
-        images: list[InputImage] = []
-        if input_images:
-            # Checked and converted before any request, so a bad file costs nothing.
-            images = await run_blocking(prepare_input_images, input_images)
-            for image in images:
-                print(image.summary())
-            options, notes = adapt_to_model(options, self.model)
-            for note in notes:
-                print(note)
-
-        def send(max_retries: int) -> images_api.Request:
-            retrying = client.with_options(max_retries=max_retries)
-            return images_api.request(retrying, options, self.model.name, images)
-
-        response, paths, notes = await fetch_answer(
-            send, self.output_dirs.new, options.number_of_images, client.max_retries
+        return await self.flow.make_images(
+            options, input_images or [], openai_api_key, self.record_metric
         )
-        for line in [*notes, *usage_log(response, self.model)]:
-            print(line)
-        # What came back is what the caller gets, and what Replicate bills.
-        for name, value in usage_metrics(response, len(paths)).items():
-            self.record_metric(name, value)
-        return paths

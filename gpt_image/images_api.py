@@ -173,6 +173,41 @@ def checked_api_key(value: str | None) -> str:
     return key
 
 
+def operator_key() -> str | None:
+    """The container's own key (OPENAI_API_KEY), for predictions that bring none.
+
+    The SDK never reads it: the shared client is made with NO_KEY, and each
+    prediction's client with the key chosen for it.
+    """
+    value = os.environ.get("OPENAI_API_KEY", "").strip()
+    if not value:
+        return None
+    try:
+        return checked_api_key(value)
+    except PredictionError:
+        raise SettingError(
+            "OPENAI_API_KEY is set but cannot be an API key: set it to the whole key, or remove it."
+        ) from None
+
+
+def choose_key(
+    caller: str | None, operator: str | None, operator_may_pay: bool
+) -> tuple[str, bool]:
+    """The key a prediction is sent with, and whether it is the operator's.
+
+    The caller's own key always wins; without one, the operator's pays where the
+    interface allows it.
+    """
+    if (caller or "").strip() or not operator_may_pay:
+        return checked_api_key(caller), False
+    if operator is None:
+        raise PredictionError(
+            "No OpenAI API key: pass openai_api_key, since this server has no key of its "
+            "own (OPENAI_API_KEY) to pay with."
+        )
+    return operator, True
+
+
 def request(
     client: AsyncOpenAI, options: ImageOptions, model: str, images: list[InputImage]
 ) -> Request:

@@ -55,6 +55,10 @@ class ModelInfo:
     # GPT Image 2 models match input images at high fidelity on their own and
     # refuse the parameter ("For `gpt-image-2`, omit this parameter").
     high_fidelity_built_in: bool = False
+    # Takes any WIDTHxHEIGHT within OpenAI's bounds, not only the standard sizes and auto.
+    any_size: bool = False
+    # Makes transparent backgrounds, but OpenAI calls that support a preview.
+    transparency_in_preview: bool = False
     prices: Prices | None = None  # None: not published
     shutdown: Shutdown | None = None
     known: bool = True  # False: a model this table has no rules for
@@ -89,9 +93,31 @@ DECEMBER_2026_SHUTDOWN = Shutdown(
 DALL_E_SHUTDOWN = Shutdown(date(2026, 5, 12), (DEFAULT_MODEL,))
 
 
+# openai-python 3.54, `size`: "arbitrary resolutions are supported as `WIDTHxHEIGHT`"
+# for these, and not for the 2.6 models.
+ANY_SIZE_MODELS = frozenset(
+    {
+        "gpt-image-2",
+        "gpt-image-2-2026-04-21",
+        "gpt-image-2.5-sunburst",
+        "gpt-image-2.5-sunburst-2026-09-08",
+        "gpt-image-2.5-flare",
+        "gpt-image-2.5-flare-2026-09-08",
+    }
+)
+# openai-python 3.54, `background`: "For `gpt-image-2` and `gpt-image-2-2026-04-21`,
+# this support is in preview."
+TRANSPARENCY_PREVIEW_MODELS = frozenset({"gpt-image-2", "gpt-image-2-2026-04-21"})
+
+
 def _gpt_image_2(name: str) -> ModelInfo:
     return ModelInfo(
-        name, input_fidelities=(), high_fidelity_built_in=True, prices=GPT_IMAGE_2_PRICES
+        name,
+        input_fidelities=(),
+        high_fidelity_built_in=True,
+        any_size=name in ANY_SIZE_MODELS,
+        transparency_in_preview=name in TRANSPARENCY_PREVIEW_MODELS,
+        prices=GPT_IMAGE_2_PRICES,
     )
 
 

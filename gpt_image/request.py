@@ -11,9 +11,7 @@ from typing import Any
 from gpt_image.errors import PredictionError
 from gpt_image.inputs import InputImage
 from gpt_image.models import DEFAULT_INPUT_FIDELITY, ModelInfo
-
-# OpenAI takes a pixel size where the hosted model offers an aspect ratio.
-SIZE_BY_ASPECT_RATIO = {"1:1": "1024x1024", "3:2": "1536x1024", "2:3": "1024x1536"}
+from gpt_image.sizes import size_for
 
 # OpenAI accepts output_compression only for these formats and rejects it for png.
 COMPRESSIBLE_FORMATS = ("jpeg", "webp")
@@ -216,7 +214,7 @@ def _shared_params(options: ImageOptions, model: str) -> dict[str, Any]:
         "model": model,
         "prompt": options.prompt,
         "n": options.number_of_images,
-        "size": SIZE_BY_ASPECT_RATIO[options.aspect_ratio],
+        "size": size_for(options.aspect_ratio),
         "quality": options.quality,
         "background": options.background,
         "output_format": options.output_format,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tools.cog_schema import GPT_IMAGE_2_CONFIG
 from tools.cog_server import CogServer
 from tools.openai_standin import StandIn
 
@@ -68,6 +69,17 @@ def server(standin: StandIn) -> Iterator[CogServer]:
     yield cog
     cog.stop()
     assert API_KEY not in cog.logs()  # whatever ran, the key never reached a log
+
+
+@pytest.fixture(scope="session")
+def gpt_image_2_server(standin: StandIn) -> Iterator[CogServer]:
+    """The gpt-image-2 build's server, pointed at the stand-in, with no key of its own
+    (whatever the shell running the tests has in OPENAI_API_KEY)."""
+    env = {"OPENAI_BASE_URL": standin.base_url, "OPENAI_API_KEY": ""}
+    cog = CogServer(env=env, config=GPT_IMAGE_2_CONFIG).start()
+    yield cog
+    cog.stop()
+    assert API_KEY not in cog.logs()
 
 
 def data_uri(data: bytes, mime: str) -> str:

@@ -4,6 +4,7 @@ import asyncio
 import base64
 import json
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,9 +39,9 @@ def json_body(options: ImageOptions, model: str, images: list[InputImage]) -> di
     return json.loads(sent)
 
 
-def test_json_edit_body_reads_the_same_from_any_position() -> None:
+def test_json_edit_body_reads_the_same_from_any_position(tmp_path: Path) -> None:
     data = random.Random(7).randbytes(3 * READ_BYTES + 5)  # several reads' worth
-    images = [InputImage(1, data, "png", 1, 1, "PNG", len(data)), image_of(7)]
+    images = [image_of(tmp_path, len(data), data), image_of(tmp_path, 7)]
     body = JsonEditBody(ImageOptions(prompt="p", moderation="low"), "m", images)
     whole = body.read()
     assert json.loads(whole)["images"][0]["image_url"] == (
@@ -98,8 +99,8 @@ def test_user_id_becomes_safety_identifier_only_when_given() -> None:
         assert "safety_identifier" not in params and "user" not in params
 
 
-def test_json_edit_sends_user_id_as_user() -> None:
-    body = json_body(ImageOptions(prompt="p", user_id="u-42"), "m", [image_of(10)])
+def test_json_edit_sends_user_id_as_user(tmp_path: Path) -> None:
+    body = json_body(ImageOptions(prompt="p", user_id="u-42"), "m", [image_of(tmp_path, 10)])
     assert body["user"] == "u-42"
     assert "safety_identifier" not in body
 
@@ -191,13 +192,16 @@ def test_default_input_fidelity_is_left_out_without_a_word(model: str) -> None:
     assert notes == []
 
 
-def image_of(size: int) -> InputImage:
-    return InputImage(1, b"x" * size, "png", 1, 1, "PNG", size)
+def image_of(tmp_path: Path, size: int, data: bytes = b"") -> InputImage:
+    """An input image of `size` bytes (`data`, or filler), sent from a file."""
+    path = tmp_path / f"image{len(list(tmp_path.iterdir()))}.png"
+    path.write_bytes(data or b"x" * size)
+    return InputImage(1, path, "png", 1, 1, "PNG", size)
 
 
-def test_json_edit_carries_moderation_and_data_urls() -> None:
+def test_json_edit_carries_moderation_and_data_urls(tmp_path: Path) -> None:
     options = ImageOptions(prompt="p", moderation="low", output_format="png")
-    images = [image_of(10), image_of(20)]
+    images = [image_of(tmp_path, 10), image_of(tmp_path, 20)]
     body = json_body(options, "gpt-image-1", images)
     assert body["moderation"] == "low"
     assert body["images"] == [
@@ -211,12 +215,12 @@ def test_json_edit_carries_moderation_and_data_urls() -> None:
     assert "output_compression" not in body
 
 
-def test_json_form_only_when_moderation_needs_it_and_images_fit() -> None:
-    small, limit = image_of(100), MAX_DATA_URL_CHARS * 3 // 4 - 100
+def test_json_form_only_when_moderation_needs_it_and_images_fit(tmp_path: Path) -> None:
+    small, limit = image_of(tmp_path, 100), MAX_DATA_URL_CHARS * 3 // 4 - 100
     assert not use_json_edit(ImageOptions(prompt="p"), [small])
     assert use_json_edit(ImageOptions(prompt="p", moderation="low"), [small])
-    assert use_json_edit(ImageOptions(prompt="p", moderation="low"), [image_of(limit)])
-    too_big = image_of(limit + 100)
+    assert use_json_edit(ImageOptions(prompt="p", moderation="low"), [image_of(tmp_path, limit)])
+    too_big = image_of(tmp_path, limit + 100)
     assert too_big.data_url_length > MAX_DATA_URL_CHARS
     assert not use_json_edit(ImageOptions(prompt="p", moderation="low"), [small, too_big])
 

@@ -159,3 +159,39 @@ def test_json_edits_have_no_safety_identifier(client: sdk.OpenAI) -> None:
     with pytest.raises(sdk.BadRequestError) as refused:
         client.post("/images/edits", body=body, cast_to=ImagesResponse)
     assert (refused.value.param, refused.value.code) == ("safety_identifier", "unknown_parameter")
+
+
+@pytest.mark.parametrize(
+    ("model", "size", "accepted"),
+    [
+        ("gpt-image-2", "1536x864", True),
+        ("gpt-image-2", "3840x2160", True),
+        ("gpt-image-2", "2160x3840", True),
+        ("gpt-image-2.5-flare-2026-09-08", "2048x1152", True),
+        ("gpt-image-2", "1000x1008", False),  # a side not divisible by 16
+        ("gpt-image-2", "3168x1024", False),  # wider than 3:1
+        ("gpt-image-2", "3840x2304", False),  # more pixels than 3840x2160
+        ("gpt-image-2", "4096x1440", False),  # a side longer than 3840
+        ("gpt-image-2", "wide", False),
+        ("gpt-image-2.6-sunburst", "2048x2048", False),  # not among the arbitrary-size models
+        ("gpt-image-2.6-sunburst", "1536x1024", True),
+        ("gpt-image-1.5", "auto", True),
+    ],
+)
+def test_sizes_follow_the_sdks_rules_per_model(
+    client: sdk.OpenAI, model: str, size: str, accepted: bool
+) -> None:
+    if accepted:
+        assert client.images.generate(model=model, prompt="p", size=size).size == size.replace(
+            "auto", "1024x1024"
+        )
+        return
+    with pytest.raises(sdk.BadRequestError) as refused:
+        client.images.generate(model=model, prompt="p", size=size)
+    assert refused.value.param == "size"
+
+
+def test_a_json_edit_takes_an_arbitrary_size(client: sdk.OpenAI) -> None:
+    image = {"image_url": f"data:image/png;base64,{base64.b64encode(PNG[1]).decode()}"}
+    body = {"model": LIVE_MODEL, "prompt": "p", "images": [image], "size": "1536x864"}
+    assert client.post("/images/edits", body=body, cast_to=ImagesResponse).size == "1536x864"

@@ -8,13 +8,14 @@ pkg/schema/openapi_spec.go and pkg/schema/python/inputs.go) for the input and
 output types this package uses, and fails loudly on anything else rather than
 guessing, so a schema test can never pass on a schema cog would not write.
 
-Run `python -m tools.cog_schema` to (re)write the file by hand.
+Run `python -m tools.cog_schema [-f cog.gpt-image-2.yaml]` to (re)write the file by
+hand for one of the two builds, as `cog build [-f ...]` would.
 """
 
+import argparse
 import ast
 import contextlib
 import json
-import os
 import sys
 import threading
 from pathlib import Path
@@ -24,6 +25,9 @@ import yaml
 
 COG_VERSION = "0.23.1"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# The gpt-image-1 build's config, and the other build's (`cog build -f <config>`).
+DEFAULT_CONFIG = "cog.yaml"
+GPT_IMAGE_2_CONFIG = "cog.gpt-image-2.yaml"
 SCHEMA_PATH = Path(".cog") / "openapi_schema.json"
 
 PRIMITIVES: dict[str, dict[str, Any]] = {
@@ -60,12 +64,12 @@ def title_case(name: str) -> str:
 AST_LOCK = threading.Lock()
 
 
-def generate_schema(project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
-    """The OpenAPI document `cog build` would write for this project."""
-    config = yaml.safe_load((project_dir / "cog.yaml").read_text())
-    source_name, class_name = config["predict"].split(":")
+def generate_schema(config: str = DEFAULT_CONFIG) -> dict[str, Any]:
+    """The OpenAPI document `cog build -f <config>` would write for this project."""
+    settings = yaml.safe_load((PROJECT_DIR / config).read_text())
+    source_name, class_name = settings["predict"].split(":")
     with AST_LOCK:
-        module = ast.parse((project_dir / source_name).read_text())
+        module = ast.parse((PROJECT_DIR / source_name).read_text())
     constants = _module_constants(module)
     method = _predict_method(module, class_name)
 
@@ -89,14 +93,11 @@ def generate_schema(project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
     return _document(input_schema, output_schema, enums)
 
 
-def write_schema(project_dir: Path = PROJECT_DIR) -> Path:
-    """Write the schema where the prediction server looks for it; return its path."""
-    path = project_dir / SCHEMA_PATH
+def write_schema(config: str = DEFAULT_CONFIG, directory: Path = PROJECT_DIR) -> Path:
+    """Write the schema where a prediction server run in `directory` looks for it."""
+    path = directory / SCHEMA_PATH
     path.parent.mkdir(exist_ok=True)
-    # Servers started side by side each write it: a reader never sees half a file.
-    partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-    partial.write_text(json.dumps(generate_schema(project_dir)))
-    partial.replace(path)
+    path.write_text(json.dumps(generate_schema(config)))
     return path
 
 
@@ -349,7 +350,11 @@ def _document(
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description="Write .cog/openapi_schema.json as cog build does."
+    )
+    parser.add_argument("-f", "--config", default=DEFAULT_CONFIG, help="the build's cog config")
     try:
-        print(f"wrote {write_schema()}")
+        print(f"wrote {write_schema(parser.parse_args().config)}")
     except SchemaError as error:
         sys.exit(f"cannot generate the schema: {error}")

@@ -1,8 +1,11 @@
 """Start the prediction server exactly as the container does, and talk HTTP to it.
 
-`cog build` bakes cog.yaml into the image as environment variables and writes
-.cog/openapi_schema.json; the container then runs `python -m cog.server.http`
-in the project directory. This does the same on this machine, without Docker.
+`cog build [-f <config>]` bakes the config into the image as environment variables
+and writes .cog/openapi_schema.json beside the project's files in /src; the
+container then runs `python -m cog.server.http` there. This does the same on this
+machine, without Docker: each server runs in a directory of its own that links to
+the project's files and holds its build's schema, so servers of both builds can
+start side by side.
 """
 
 import contextlib
@@ -20,7 +23,7 @@ from typing import Any
 import requests
 import yaml
 
-from tools.cog_schema import PROJECT_DIR, write_schema
+from tools.cog_schema import DEFAULT_CONFIG, PROJECT_DIR, SCHEMA_PATH, write_schema
 
 # coglet 0.23.1 makes /tmp/coglet/predictions/<id> for every prediction, whatever
 # TMPDIR says, and never removes it (crates/coglet/src/service.rs).
@@ -55,13 +58,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def container_env(project_dir: Path = PROJECT_DIR) -> dict[str, str]:
-    """The variables `cog build` sets in the image from cog.yaml."""
-    config = yaml.safe_load((project_dir / "cog.yaml").read_text())
-    env = {"COG_PREDICT_TYPE_STUB": config["predict"]}
-    if "concurrency" in config:
-        env["COG_MAX_CONCURRENCY"] = str(config["concurrency"]["max"])
-    for entry in config.get("environment") or []:
+def container_env(config: str = DEFAULT_CONFIG) -> dict[str, str]:
+    """The variables `cog build -f <config>` sets in the image from the config."""
+    settings = yaml.safe_load((PROJECT_DIR / config).read_text())
+    env = {"COG_PREDICT_TYPE_STUB": settings["predict"]}
+    if "concurrency" in settings:
+        env["COG_MAX_CONCURRENCY"] = str(settings["concurrency"]["max"])
+    for entry in settings.get("environment") or []:
         name, _, value = entry.partition("=")
         env[name] = value
     return env
@@ -75,7 +78,9 @@ class CogServer:
         env: dict[str, str] | None = None,
         upload_url: str | None = None,
         port: int | None = None,
+        config: str = DEFAULT_CONFIG,
     ) -> None:
+        self.config = config
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = env or {}
@@ -84,14 +89,19 @@ class CogServer:
         # worker's outputs) goes in a directory of its own, removed by stop().
         self.tmp = Path(tempfile.mkdtemp(prefix="cog-server-"))
         self.log_path = self.tmp / "server.log"
+        self.src = self.tmp / "src"  # the image's /src
         self._final_logs: str | None = None
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60) -> "CogServer":
-        write_schema()
+        self.src.mkdir()
+        for entry in PROJECT_DIR.iterdir():
+            if entry.name != SCHEMA_PATH.parts[0]:
+                (self.src / entry.name).symlink_to(entry)
+        write_schema(self.config, self.src)
         env = {
             **os.environ,
-            **container_env(),
+            **container_env(self.config),
             "TMPDIR": str(self.tmp),
             **self.env,
             "PORT": str(self.port),
@@ -103,7 +113,7 @@ class CogServer:
             command += ["--upload-url", self.upload_url]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                command, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
+                command, cwd=self.src, env=env, stdout=log, stderr=subprocess.STDOUT
             )
         try:
             self._wait_ready(timeout)

@@ -12,6 +12,10 @@ as `docker run -e` does.
     python -m tools.local_predict --request samples/edit.json --out samples/outputs/edit
     python -m tools.local_predict --real "a watercolor fox in the snow"
     python -m tools.local_predict --serve 5000      # then: bash samples/replay.sh
+    python -m tools.local_predict -f cog.gpt-image-2.yaml -i aspect_ratio=16:9 "a fox"
+
+-f (as in `cog predict -f`) picks the build: cog.yaml, gpt-image-1's interface, by
+default; cog.gpt-image-2.yaml, gpt-image-2's.
 """
 
 import argparse
@@ -27,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
-from tools.cog_schema import generate_schema
+from tools.cog_schema import DEFAULT_CONFIG, PROJECT_DIR, generate_schema
 from tools.cog_server import CogServer, container_env
 from tools.openai_standin import StandIn
 
@@ -39,9 +43,9 @@ class UsageError(Exception):
     """A bad argument or file: said in one line, with a non-zero exit."""
 
 
-def parse_inputs(pairs: list[str]) -> dict[str, Any]:
-    """`name=value` pairs, typed by the model's schema; `@file` sends a file."""
-    properties = generate_schema()["components"]["schemas"]["Input"]["properties"]
+def parse_inputs(pairs: list[str], config: str) -> dict[str, Any]:
+    """`name=value` pairs, typed by the build's schema; `@file` sends a file."""
+    properties = generate_schema(config)["components"]["schemas"]["Input"]["properties"]
     inputs: dict[str, Any] = {}
     for pair in pairs:
         name, equals, value = pair.partition("=")
@@ -128,11 +132,13 @@ def save_outputs(outputs: list[str], directory: Path) -> list[Path]:
     return paths
 
 
-def server_env(standin: StandIn | None) -> dict[str, str]:
-    """The shell's value of every cog.yaml setting it sets too; the stand-in's URL."""
-    env = {name: os.environ[name] for name in container_env() if name in os.environ}
+def server_env(standin: StandIn | None, config: str) -> dict[str, str]:
+    """The shell's value of every setting of the config it sets too; against the
+    stand-in, its URL, and no OPENAI_API_KEY: the shell's key never leaves for it."""
+    env = {name: os.environ[name] for name in container_env(config) if name in os.environ}
     if standin is not None:
         env["OPENAI_BASE_URL"] = standin.start()
+        env["OPENAI_API_KEY"] = ""
     return env
 
 
@@ -157,6 +163,9 @@ def main() -> int:
     parser.add_argument("--real", action="store_true", help="call OpenAI: bills your account")
     parser.add_argument("--out", type=Path, help="default: a new directory under outputs/")
     parser.add_argument("--serve", type=int, metavar="PORT", help="serve until Ctrl-C")
+    parser.add_argument(
+        "-f", "--config", default=DEFAULT_CONFIG, help="the build: cog.yaml or cog.gpt-image-2.yaml"
+    )
     args = parser.parse_args()
 
     if args.real:
@@ -164,8 +173,10 @@ def main() -> int:
     else:
         print("Using the stand-in OpenAI server on this machine: nothing is billed.", flush=True)
     try:
+        if not (PROJECT_DIR / args.config).is_file():
+            raise UsageError(f"-f: there is no config {args.config} in {PROJECT_DIR}")
         inputs = read_request(args.request)
-        inputs |= parse_inputs(args.input)
+        inputs |= parse_inputs(args.input, args.config)
         if args.prompt is not None:
             inputs["prompt"] = args.prompt
         if "prompt" not in inputs and not args.serve:
@@ -181,7 +192,7 @@ def main() -> int:
 def run(args: argparse.Namespace, inputs: dict[str, Any], key: str) -> int:
     """Start the servers, make the prediction (or serve), save the images."""
     standin = None if args.real else StandIn()
-    server = CogServer(env=server_env(standin), port=args.serve)
+    server = CogServer(env=server_env(standin, args.config), port=args.serve, config=args.config)
     try:
         server.start()
         if args.serve:

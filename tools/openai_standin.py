@@ -78,6 +78,23 @@ MAX_SAFETY_IDENTIFIER_CHARS = 128
 # (image_generate_params.py, image_edit_params.py): "The standard sizes 1024x1024,
 # 1536x1024, and 1024x1536 are supported by the GPT image models; auto ..."
 SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
+# "For gpt-image-2, gpt-image-2-2026-04-21, gpt-image-2.5-sunburst,
+# gpt-image-2.5-sunburst-2026-09-08, gpt-image-2.5-flare, and
+# gpt-image-2.5-flare-2026-09-08, arbitrary resolutions are supported as
+# WIDTHxHEIGHT strings ... Width and height must both be divisible by 16 and the
+# requested aspect ratio must be between 1:3 and 3:1. ... the maximum supported
+# resolution is 3840x2160": read as at most that many pixels and that long a side.
+ARBITRARY_SIZE_MODELS = (
+    "gpt-image-2",
+    "gpt-image-2-2026-04-21",
+    "gpt-image-2.5-sunburst",
+    "gpt-image-2.5-sunburst-2026-09-08",
+    "gpt-image-2.5-flare",
+    "gpt-image-2.5-flare-2026-09-08",
+)
+SIZE_MULTIPLE = 16
+MAX_SIDE_RATIO = 3
+MAX_SIZE = (3840, 2160)
 # "low, medium and high are supported for the GPT image models"; auto is the default.
 QUALITIES = ("low", "medium", "high", "auto")
 BACKGROUNDS = ("transparent", "opaque", "auto")
@@ -110,6 +127,11 @@ for _name in ("CreateImageRequest", "CreateImageEditRequest"):
 MAX_DATA_URL_CHARS = SPEC_SCHEMAS["EditImageBodyJsonParam"]["properties"]["images"]["items"][
     "properties"
 ]["image_url"]["maxLength"]
+# The spec's JSON edit form lists only the standard sizes; openai-python 3.54, newer,
+# documents arbitrary sizes for /v1/images/edits, which that form is one of.
+SPEC_SCHEMAS["EditImageBodyJsonParam"]["properties"]["size"] = {
+    "anyOf": [{"type": "string"}, {"type": "null"}]
+}
 SPEC_VALIDATORS = {
     name: jsonschema.Draft7Validator({**schema, "additionalProperties": False})
     for name, schema in SPEC_SCHEMAS.items()
@@ -712,7 +734,7 @@ def _check_params(params: dict[str, Any], allowed: set[str]) -> None:
             "model", "Missing required parameter: 'model'.", "missing_required_parameter"
         )
     _check_int(params, "n", 1, 10)
-    _check_choice(params, "size", SIZES)
+    _check_size(params)
     _check_choice(params, "quality", QUALITIES)
     _check_choice(params, "background", BACKGROUNDS)
     _check_choice(params, "output_format", OUTPUT_FORMATS)
@@ -742,6 +764,36 @@ def _check_params(params: dict[str, Any], allowed: set[str]) -> None:
             f"length {MAX_SAFETY_IDENTIFIER_CHARS}, but got a string with length "
             f"{len(identifier)} instead.",
             "string_above_max_length",
+        )
+
+
+def _check_size(params: dict[str, Any]) -> None:
+    """The standard sizes and auto for every model; WIDTHxHEIGHT where documented."""
+    size, model = params.get("size"), params["model"]
+    if size is None or size in SIZES:
+        return
+    if model not in ARBITRARY_SIZE_MODELS:
+        raise _invalid(
+            "size",
+            f"Invalid size '{size}' for model '{model}'. Supported sizes are "
+            f"{', '.join(SIZES[:-1])} and auto.",
+        )
+    match = re.fullmatch(r"([1-9][0-9]*)x([1-9][0-9]*)", str(size))
+    width, height = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+    fits = (
+        match is not None
+        and width % SIZE_MULTIPLE == 0
+        and height % SIZE_MULTIPLE == 0
+        and max(width, height) <= MAX_SIDE_RATIO * min(width, height)
+        and width * height <= MAX_SIZE[0] * MAX_SIZE[1]
+        and max(width, height) <= MAX_SIZE[0]
+    )
+    if not fits:
+        raise _invalid(
+            "size",
+            f"Invalid size '{size}'. Width and height must be divisible by {SIZE_MULTIPLE}, "
+            f"the aspect ratio between 1:{MAX_SIDE_RATIO} and {MAX_SIDE_RATIO}:1, and the "
+            f"size at most {MAX_SIZE[0]}x{MAX_SIZE[1]}.",
         )
 
 
