@@ -154,7 +154,7 @@ def test_settings_agree_with_cog_yaml_and_the_readme() -> None:
     baked = container_env()
     assert SETTINGS["OPENAI_IMAGE_MODEL"] == baked["OPENAI_IMAGE_MODEL"] == DEFAULT_MODEL
     assert SETTINGS["COG_MAX_CONCURRENCY"] == str(COG_YAML["concurrency"]["max"])
-    for name in ("OPENAI_TIMEOUT", "OPENAI_MAX_RETRIES"):  # the README's defaults
+    for name in ("OPENAI_TIMEOUT", "OPENAI_MAX_RETRIES", "OUTPUT_RETENTION_MB"):  # README defaults
         assert f"| `{name}` | `{SETTINGS[name]}` |" in README, name
     assert MODEL["envFrom"] == [{"configMapRef": {"name": "gpt-image-1-settings"}}]
 
