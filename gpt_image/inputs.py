@@ -9,6 +9,7 @@ prediction's request. Anything OpenAI would reject is refused here, before a
 request is made, with a message that names the image by its position.
 """
 
+import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -122,9 +123,17 @@ async def prepared_input_images(paths: list[Path]) -> AsyncIterator[list[InputIm
     """The input images, checked and prepared off the event loop, for the block's
     duration. The converted ones are spooled to a temporary directory that is removed
     however the block ends; a cancelled preparation has finished its thread by then
-    (run_blocking waits for it), so nothing is written after the removal."""
-    with tempfile.TemporaryDirectory(prefix="gpt-image-inputs-") as spool:
-        yield await run_blocking(prepare_input_images, paths, Path(spool))
+    (run_blocking waits for it), so nothing is written after the removal. Removing
+    large converted files takes a while, so it runs off the event loop too; a
+    generation, with no images, needs no directory."""
+    if not paths:
+        yield []
+        return
+    spool = Path(tempfile.mkdtemp(prefix="gpt-image-inputs-"))
+    try:
+        yield await run_blocking(prepare_input_images, paths, spool)
+    finally:
+        await run_blocking(shutil.rmtree, spool, ignore_errors=True)
 
 
 def prepare_input_images(paths: list[Path], spool: Path) -> list[InputImage]:
