@@ -45,6 +45,7 @@ from cog import Secret
 from gpt_image.models import DEFAULT_MODEL
 from predict import Predictor
 from tests.images import noise_png
+from tools.cog_schema import DEFAULT_CONFIG, GPT_IMAGE_2_CONFIG
 from tools.cog_server import (
     CogServer,
     container_env,
@@ -101,13 +102,17 @@ def upload_url(base_url: str) -> str:
 
 @contextmanager
 def cog_server(
-    base_url: str, env: dict[str, str] | None = None, upload: bool = False
+    base_url: str,
+    env: dict[str, str] | None = None,
+    upload: bool = False,
+    config: str = DEFAULT_CONFIG,
 ) -> Iterator[CogServer]:
-    """The prediction server against the stand-in; with `upload`, outputs are PUT to
-    the stand-in (`--upload-url`) instead of inlined as data URIs."""
+    """The prediction server of the build against the stand-in; with `upload`, outputs
+    are PUT to the stand-in (`--upload-url`) instead of inlined as data URIs."""
     server = CogServer(
         env={"OPENAI_BASE_URL": base_url, **(env or {})},
         upload_url=upload_url(base_url) if upload else None,
+        config=config,
     ).start()
     try:
         yield server
@@ -258,16 +263,22 @@ def file_server(files: dict[str, bytes]) -> Iterator[str]:
             process.wait()
 
 
-# The heaviest answer: ten 1536x1024 PNGs of random pixels, about 45 MB of images.
+# The heaviest answer: ten 1536x1024 PNGs of random pixels, about 45 MB of images;
+# on the gpt-image-2 build, ten 3840x2160 PNGs, about 249 MB.
 HEAVY_OUTPUTS = {**REQUEST, "number_of_images": 10, "aspect_ratio": "3:2", "output_format": "png"}
+HEAVIEST = {
+    DEFAULT_CONFIG: ("ten 1536x1024 PNGs", HEAVY_OUTPUTS),
+    GPT_IMAGE_2_CONFIG: ("ten 3840x2160 PNGs", {**HEAVY_OUTPUTS, "aspect_ratio": "3840x2160"}),
+}
 
 
-def capacity_table(slots: int, latency: float) -> list[str]:
-    """What a container with `slots` slots needs, every slot receiving the heaviest
-    answer, with outputs inlined and with outputs uploaded."""
+def capacity_table(slots: int, latency: float, config: str = DEFAULT_CONFIG) -> list[str]:
+    """What a container of the build with `slots` slots needs, every slot receiving
+    the build's heaviest answer, with outputs inlined and with outputs uploaded."""
     gib, mib = 1024**3, 1024**2
+    what, payload = HEAVIEST[config]
     rows = [
-        f"Capacity: {slots} slots (COG_MAX_CONCURRENCY), all receiving ten 1536x1024 PNGs at "
+        f"Capacity ({config}): {slots} slots (COG_MAX_CONCURRENCY), all receiving {what} at "
         f"once, upstream latency {latency:g} s; the container's peak is the worker's and "
         "coglet's peaks added:",
         "",
@@ -277,7 +288,7 @@ def capacity_table(slots: int, latency: float) -> list[str]:
     ]
     for name, upload in (("inlined as data URIs", False), ("uploaded (--upload-url)", True)):
         worker_idle, worker_peak, coglet_idle, coglet_peak = memory_run(
-            HEAVY_OUTPUTS, slots, latency, upload=upload
+            payload, slots, latency, upload=upload, config=config
         )
         growth = worker_peak - worker_idle + coglet_peak - coglet_idle
         rows.append(
@@ -338,11 +349,12 @@ def memory_run(
     latency: float,
     predictor: str | None = None,
     upload: bool = False,
+    config: str = DEFAULT_CONFIG,
 ) -> tuple[int, int, int, int]:
     """Idle and peak memory of the worker, then of coglet's server, for one load."""
     env = {"COG_MAX_CONCURRENCY": str(concurrency)}  # as many slots as predictions
     env |= {"COG_PREDICT_TYPE_STUB": predictor} if predictor else {}
-    with standin(latency, heavy=True) as url, cog_server(url, env, upload) as server:
+    with standin(latency, heavy=True) as url, cog_server(url, env, upload, config) as server:
         assert server.process is not None
         coglet, worker = server.process.pid, server.worker_pid()
         idle = [rss(worker), rss(coglet)]
@@ -477,6 +489,13 @@ def main() -> None:
         "--slots", type=int, help="slots for the capacity table (default: cog.yaml's)"
     )
     parser.add_argument(
+        "-f",
+        dest="config",
+        default=DEFAULT_CONFIG,
+        choices=list(HEAVIEST),
+        help="the build whose heaviest answer the capacity table measures",
+    )
+    parser.add_argument(
         "--only",
         action="append",
         choices=[
@@ -501,7 +520,9 @@ def main() -> None:
         "throughput": lambda: throughput_table(args.latency, args.rounds, max_concurrency),
         "overhead": lambda: overhead_table(args.overhead_count),
         "memory": lambda: memory_table(max_concurrency, args.latency),
-        "capacity": lambda: capacity_table(args.slots or max_concurrency, args.latency),
+        "capacity": lambda: capacity_table(
+            args.slots or max_concurrency, args.latency, args.config
+        ),
         "cold-start": lambda: cold_start_table(5),
         "event-loop": event_loop_table,
         # Not in the default run: minutes of faults. --only soak.
