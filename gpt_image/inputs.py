@@ -11,6 +11,7 @@ request is made, with a message that names the image by its position.
 
 import shutil
 import tempfile
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -29,6 +30,11 @@ MAX_IMAGE_BYTES = 50_000_000
 # Decoding is refused past this many pixels, so a decompression bomb (a small file
 # that expands to gigabytes) cannot exhaust memory. Pillow only warns below ~89 MP.
 MAX_PIXELS = 64 * 1024 * 1024
+# Decoding one input can take about 0.4 GiB (a 64-megapixel 16-bit TIFF) and is
+# CPU-bound: this many at once, across all predictions, keep the memory it takes
+# bounded however many predictions bring such images, and lose nothing on 2 cores.
+DECODES_AT_ONCE = 2
+_DECODING = threading.BoundedSemaphore(DECODES_AT_ONCE)
 # An image over 50 MB is downscaled to fit this square: OpenAI works at 1536 px at
 # most, and a PNG this size is always well under the limit: converted images are
 # 8-bit RGBA at most, and 2048x2048 RGBA noise, which deflate cannot shrink, makes
@@ -154,16 +160,15 @@ def _prepare(path: Path, position: int, spool: Path) -> InputImage:
     with path.open("rb") as file:
         passthrough = sniff_format(file.read(16))
     too_large = size >= MAX_IMAGE_BYTES
-    with _opened(path, position) as image:
+    with _DECODING, _opened(path, position) as image:
         source_format, (width, height) = str(image.format), image.size
         if passthrough is not None and not too_large:
             image.draft(image.mode, (1, 1))  # JPEG decodes at 1/8 scale: cheap, still complete
             _load(image, position)
             return InputImage(position, path, passthrough, width, height, source_format, size)
         _load(image, position)
-        frame = _eight_bit(image)
-    converted = spool / f"image_{position}.png"
-    change = _write_png(frame, converted, too_large)
+        converted = spool / f"image_{position}.png"
+        change = _write_png(_eight_bit(image), converted, too_large)
     return InputImage(position, converted, "png", width, height, source_format, size, change)
 
 

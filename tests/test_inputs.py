@@ -3,6 +3,8 @@
 import asyncio
 import base64
 import io
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from PIL import Image, ImageStat
 
 from gpt_image.inputs import (
     CONVERTIBLE_FORMATS,
+    DECODES_AT_ONCE,
     MAX_IMAGE_BYTES,
     InputImage,
     InputImageError,
@@ -26,6 +29,7 @@ from tests.images import (
     noise_png,
     png_claiming,
 )
+from tools.cog_schema import PROJECT_DIR
 
 
 def sent(image: InputImage) -> bytes:
@@ -280,3 +284,39 @@ def test_data_url_length_is_computed_without_building_it(tmp_path: Path) -> None
         (image,) = prepare(tmp_path, image_bytes)
         data_url = "data:image/png;base64," + base64.b64encode(image_bytes).decode()
         assert image.data_url_length == len(data_url)
+
+
+# Eight predictions at once, each converting a 25-megapixel 16-bit scan; prints how
+# far the process's peak memory rose while they ran (MiB).
+CONVERSIONS_AT_ONCE = """
+import resource, sys, tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from gpt_image.inputs import prepare_input_images
+
+scan = Path(sys.argv[1])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with ThreadPoolExecutor(8) as pool:
+    spools = [Path(tempfile.mkdtemp(dir=scan.parent)) for _ in range(8)]
+    list(pool.map(lambda spool: prepare_input_images([scan], spool), spools))
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+
+
+def test_conversions_at_once_are_bounded_whatever_the_load(tmp_path: Path) -> None:
+    """Each conversion of a deep scan takes hundreds of MiB: only DECODES_AT_ONCE run
+    together (about 0.6 GiB here), not all eight (about 1.45 GiB)."""
+    side = 5000
+    row = b"".join(round(x * 65535 / (side - 1)).to_bytes(2, "little") for x in range(side))
+    scan = tmp_path / "scan.tiff"
+    Image.frombytes("I;16", (side, side), row * side).save(scan)
+    result = subprocess.run(
+        [sys.executable, "-c", CONVERSIONS_AT_ONCE, str(scan)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert DECODES_AT_ONCE == 2
+    assert int(result.stdout) < 1000, result.stdout
