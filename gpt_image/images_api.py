@@ -140,10 +140,11 @@ def gateway_secrets() -> tuple[str, ...]:
 
 
 def _forget_operator_identity() -> None:
-    """Every prediction goes out under its caller's key alone.
+    """Every prediction goes out under the key that pays for it alone.
 
     A caller's key belongs to the caller's organization and project; sending the
-    container's with it would bill the wrong project or be refused. The SDK reads
+    container's with it would bill the wrong project or be refused. The operator's
+    own key, where it may pay (the gpt-image-2 interface), carries its own too. The SDK reads
     these again whenever a per-prediction client is made, so they are removed from
     this process's environment rather than overridden.
     """
@@ -151,8 +152,8 @@ def _forget_operator_identity() -> None:
         if os.environ.pop(name, None) is not None:
             hint = f" A gateway's headers go in {GATEWAY_HEADERS}." if "HEADERS" in name else ""
             print(
-                f"{name} is set but not used: each prediction is sent with its caller's key "
-                f"alone.{hint}"
+                f"{name} is set but not used: each prediction is sent with the key that pays "
+                f"for it alone, which carries its own organization and project.{hint}"
             )
 
 
