@@ -110,6 +110,9 @@ def run_soak(
             "OPENAI_MAX_RETRIES": str(RETRIES),
             "COG_MAX_CONCURRENCY": str(concurrency),
             "TMPDIR": tmp,  # the worker's output root, counted afterwards
+            # Every succeeded prediction's files are counted afterwards: none may be
+            # pruned for taking room (minutes of heavy answers are many GB).
+            "OUTPUT_RETENTION_MB": str(10**9),
         }
         server = CogServer(env=env).start()
         try:
