@@ -35,6 +35,8 @@ EXPECTED: dict[str, tuple[str, str | None]] = {
     "429-once": ("succeeded", None),
     "drop-once": ("succeeded", None),
     "cut-late": ("succeeded", None),  # with the images that arrived whole
+    "cut-early-once": ("succeeded", None),  # sent again: nothing had arrived
+    "usage-trimmed": ("succeeded", None),  # the cost is not estimated, that is all
     "500-always": ("failed", "OpenAI had a server error (500) after 2 retries."),
     "cut-early": ("failed", "OpenAI's answer broke off"),
     "slow": ("failed", "OpenAI did not answer within"),
