@@ -5,7 +5,8 @@ import base64
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -80,6 +81,14 @@ def gpt_image_2_server(standin: StandIn) -> Iterator[CogServer]:
     yield cog
     cog.stop()
     assert API_KEY not in cog.logs()
+
+
+def wait_for(condition: Callable[[], object], what: str = "it", seconds: float = 60) -> None:
+    """Wait for something that must happen; only a generous deadline ends the wait."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.01)
 
 
 def data_uri(data: bytes, mime: str) -> str:

@@ -2,14 +2,12 @@
 broken off and sent again, with trimmed or richer usage, cancelled halfway."""
 
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
 
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, wait_for
 from tools.cog_server import CogServer
 from tools.openai_standin import TEXT_OUTPUT_TOKENS, StandIn
 
@@ -131,11 +129,3 @@ def new_outputs(server: CogServer, before: set[str]) -> set[str]:
     new = output_files(server) - before
     assert [path.rsplit("/", 1)[1] for path in new] == ["output_0.webp"], new
     return new
-
-
-def wait_for(condition: Callable[[], bool], seconds: float = 60) -> None:
-    """Wait for something that must happen; only a generous deadline ends the wait."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "it did not happen"
-        time.sleep(0.01)

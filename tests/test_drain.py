@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, wait_for
 from tools.cog_server import CogServer
 from tools.openai_standin import StandIn
 
@@ -62,13 +62,6 @@ def predict_in_background(server: CogServer, count: int) -> tuple[list[threading
     return threads, answers
 
 
-def wait_until(condition: Any, what: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(0.02)
-
-
 def refuses_connections(server: CogServer) -> bool:
     try:
         requests.get(f"{server.url}/health-check", timeout=5)
@@ -82,11 +75,11 @@ def test_sigterm_lets_predictions_in_flight_finish_and_refuses_new_ones(
 ) -> None:
     server = own_server
     threads, answers = predict_in_background(server, 3)
-    wait_until(lambda: len(held.requests) == 3, "three predictions waiting on OpenAI")
+    wait_for(lambda: len(held.requests) == 3, "three predictions waiting on OpenAI", seconds=30)
     assert server.process is not None
 
     server.process.send_signal(signal.SIGTERM)
-    wait_until(lambda: refuses_connections(server), "the server closing its port")
+    wait_for(lambda: refuses_connections(server), "the server closing its port", seconds=30)
     with pytest.raises(requests.ConnectionError):  # a new prediction is refused
         requests.post(
             f"{server.url}/predictions",
@@ -109,12 +102,12 @@ def test_a_prediction_stuck_past_the_grace_period_ends_in_a_dropped_connection(
 ) -> None:
     server = own_server
     threads, answers = predict_in_background(server, 1)
-    wait_until(lambda: len(held.requests) == 1, "the prediction waiting on OpenAI")
+    wait_for(lambda: len(held.requests) == 1, "the prediction waiting on OpenAI", seconds=30)
     assert server.process is not None
     worker = server.worker_pid()
 
     server.process.send_signal(signal.SIGTERM)
-    wait_until(lambda: refuses_connections(server), "the server closing its port")
+    wait_for(lambda: refuses_connections(server), "the server closing its port", seconds=30)
     time.sleep(2)  # a short "grace period": the held prediction cannot finish in it
     assert server.process.poll() is None  # coglet waits for it, however long
 

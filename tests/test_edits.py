@@ -16,7 +16,7 @@ from PIL import Image, ImageStat
 
 from gpt_image.inputs import MAX_IMAGE_BYTES
 from gpt_image.models import DEFAULT_MODEL
-from tests.conftest import API_KEY, data_uri
+from tests.conftest import API_KEY, data_uri, wait_for
 from tests.images import (
     animated_gif,
     grey_ramp_16_bit,
@@ -136,14 +136,6 @@ def test_gif_whose_png_would_be_over_50_mb_is_downscaled(
 def spooled(server: CogServer) -> list[Path]:
     """The prediction server's spool directories for converted input images."""
     return list(server.tmp.glob("gpt-image-inputs-*"))
-
-
-def wait_for(condition: Callable[[], object], seconds: float = 60) -> None:
-    """Wait for something that must happen; only a generous deadline ends the wait."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "it did not happen"
-        time.sleep(0.01)
 
 
 BAD_REQUEST = {

@@ -6,13 +6,13 @@ import base64
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from tests.conftest import API_KEY, decode_data_uri
+from tests.conftest import API_KEY, decode_data_uri, wait_for
 from tools.cog_server import CogServer
 from tools.openai_standin import DROP_CONNECTION, CutShort, StandIn
 
@@ -417,14 +417,6 @@ def test_cancel_aborts_the_upstream_request_and_frees_the_slot(
     wait_for(lambda: openai.requests[0].client_disconnected)  # the upstream request ended
     openai.latency = 0
     assert_still_serving(server, openai)
-
-
-def wait_for(condition: Callable[[], bool], seconds: float = 60) -> None:
-    """Wait for something that must happen; only a generous deadline ends the wait."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "it did not happen"
-        time.sleep(0.01)
 
 
 @pytest.mark.xfail(
