@@ -69,6 +69,15 @@ def _unless_masked(found: re.Match[str], secrets: tuple[str, ...]) -> str:
     return found.group(0)
 
 
+def operator_key_rejected(base_url: httpx2.URL) -> str:
+    """The 401 for the server's own key, paying for a caller who brought none."""
+    who = "OpenAI" if is_openai(base_url) else f"The gateway at {without_credentials(base_url)}"
+    return (
+        f"{who} rejected this server's own key (401): pass your own openai_api_key, or ask "
+        "the server's operator to fix OPENAI_API_KEY."
+    )
+
+
 def is_openai(url: httpx2.URL) -> bool:
     """Whether requests go to OpenAI itself, in any of its regions, not a gateway."""
     host = url.host.lower()

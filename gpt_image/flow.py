@@ -16,7 +16,7 @@ from cog import Path, Secret
 
 from gpt_image import images_api
 from gpt_image.answer import fetch_answer
-from gpt_image.errors import PredictionError, explain_api_error, redact
+from gpt_image.errors import PredictionError, explain_api_error, operator_key_rejected, redact
 from gpt_image.inputs import InputImage, prepared_input_images
 from gpt_image.memory import memory_released_when_idle
 from gpt_image.models import model_info, model_log
@@ -30,10 +30,6 @@ RecordMetric = Callable[[str, int], None]
 OPERATOR_PAYS = (
     "No openai_api_key was given, so this server's own key (OPENAI_API_KEY) pays for "
     "this prediction."
-)
-OPERATOR_KEY_REJECTED = (
-    "OpenAI rejected this server's own key (401): pass your own openai_api_key, or ask "
-    "the server's operator to fix OPENAI_API_KEY."
 )
 
 
@@ -96,7 +92,7 @@ class ImageFlow:
             raise PredictionError(redact(str(error), *secrets)) from None
         except openai.APIError as error:
             if operator_pays and isinstance(error, openai.AuthenticationError):
-                raise PredictionError(OPERATOR_KEY_REJECTED) from None
+                raise PredictionError(operator_key_rejected(self.client.base_url)) from None
             message = explain_api_error(error, self.client, self.model, today)
             raise PredictionError(redact(message, *secrets)) from None
         except Exception as error:  # a bug: still no key in the message, and no traceback

@@ -6,7 +6,7 @@ import httpx2
 import openai
 import pytest
 
-from gpt_image.errors import explain_api_error, redact
+from gpt_image.errors import explain_api_error, operator_key_rejected, redact
 from gpt_image.models import DEFAULT_MODEL, model_info
 
 CLIENT = openai.AsyncOpenAI(api_key="unused", base_url="https://api.openai.com/v1", max_retries=2)
@@ -211,4 +211,21 @@ def test_the_default_model_missing_is_not_advised_as_its_own_fix() -> None:
     assert message == (
         f"OpenAI has no model {DEFAULT_MODEL} for this key: the name is wrong or your account "
         "lacks access. Whoever runs this model can choose another with OPENAI_IMAGE_MODEL."
+    )
+
+
+@pytest.mark.parametrize(
+    ("base_url", "who"),
+    [
+        ("https://api.openai.com/v1", "OpenAI"),
+        (
+            "https://user:secret@gateway.example/v1?token=t",
+            "The gateway at https://gateway.example/v1",
+        ),
+    ],
+)
+def test_the_servers_own_key_rejected_names_who_rejected_it(base_url: str, who: str) -> None:
+    assert operator_key_rejected(httpx2.URL(base_url)) == (
+        f"{who} rejected this server's own key (401): pass your own openai_api_key, or ask "
+        "the server's operator to fix OPENAI_API_KEY."
     )

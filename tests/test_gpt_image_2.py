@@ -201,10 +201,10 @@ def test_a_rejected_operator_key_is_said_as_such(standin: StandIn) -> None:
         result = predict(server)
     finally:
         server.stop()
-    failed_with(
+    failed_with(  # the stand-in is not at OpenAI's address, so it reads as a gateway
         result,
-        "OpenAI rejected this server's own key (401): pass your own openai_api_key, or ask "
-        "the server's operator to fix OPENAI_API_KEY.",
+        f"The gateway at {standin.base_url}/ rejected this server's own key (401): pass your "
+        "own openai_api_key, or ask the server's operator to fix OPENAI_API_KEY.",
     )
     assert "sk-invalid-operator" not in server.logs() + result["error"]
 
