@@ -46,13 +46,9 @@ def predict_in_background(server: CogServer, count: int) -> tuple[list[threading
     answers: list[Any] = []
 
     def predict(index: int) -> None:
-        try:
-            response = requests.post(
-                f"{server.url}/predictions",
-                json={"input": {"openai_api_key": API_KEY, "prompt": f"a lighthouse {index}"}},
-                timeout=120,
-            )
-            answers.append(response.json())
+        try:  # as any cog client does, retrying a 409 (slot not idle yet)
+            inputs = {"openai_api_key": API_KEY, "prompt": f"a lighthouse {index}"}
+            answers.append(server.predict(inputs, timeout=120))
         except requests.RequestException as error:
             answers.append(error)
 
