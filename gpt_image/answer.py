@@ -8,7 +8,7 @@ would retry it if it read the body itself; images that arrived whole are kept.
 
 import asyncio
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from openai import AsyncAPIResponse
 from openai.types import Image, ImagesResponse
 
 from gpt_image.errors import PredictionError
+from gpt_image.images_api import Request
 from gpt_image.outputs import ImageFiles
 
 IMAGE_PREFIX = "data.item"
@@ -29,7 +30,7 @@ MAX_RETRY_DELAY = 8.0
 Answer = tuple[ImagesResponse, list[Path], list[str]]
 # Sends the request with at most this many retries of its own; yields OpenAI's 200
 # answer, unread.
-SendRequest = Callable[[int], AbstractAsyncContextManager[AsyncAPIResponse[Any]]]
+SendRequest = Callable[[int], Request]
 
 
 class BrokenAnswer(PredictionError):
