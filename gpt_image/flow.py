@@ -5,27 +5,39 @@ An interface (predict.py, predict_gpt_image_2.py) declares its inputs, maps them
 onto ImageOptions and hands them here.
 """
 
+import asyncio
 import gc
 import os
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import openai
 from cog import Path, Secret
+from openai import AsyncAPIResponse
+from openai.types import ImagesResponse
 
 from gpt_image import images_api
 from gpt_image.answer import fetch_answer
 from gpt_image.errors import PredictionError, explain_api_error, operator_key_rejected, redact
 from gpt_image.inputs import InputImage, prepared_input_images
 from gpt_image.memory import memory_released_when_idle
+from gpt_image.metrics import Metrics, serve_metrics
 from gpt_image.models import model_info, model_log
 from gpt_image.outputs import OutputDirs, kept_output_bytes
 from gpt_image.request import ImageOptions, adapt_to_model, check_options
+from gpt_image.settings import setting
 from gpt_image.sizes import check_size, size_notes
-from gpt_image.usage import usage_log, usage_metrics
+from gpt_image.usage import estimated_cost, token_counts, usage_log, usage_metrics
 
 RecordMetric = Callable[[str, int], None]
+
+# The longest a prediction may wait on OpenAI, every attempt and wait included
+# (OPENAI_TIMEOUT bounds each read only). With the drain's wait for delivery it fits
+# the 600 s Cluster Autoscaler gives a pod on a node it removes (docs/kubernetes.md).
+DEFAULT_PREDICTION_TIMEOUT = 540.0
 
 OPERATOR_PAYS = (
     "No openai_api_key was given, so this server's own key (OPENAI_API_KEY) pays for "
@@ -50,6 +62,15 @@ class ImageFlow:
         self.output_dirs = OutputDirs(
             Path(tempfile.mkdtemp(prefix="gpt-image-outputs-")), keep_bytes=kept_output_bytes()
         )
+        self.prediction_timeout = setting(
+            "PREDICTION_TIMEOUT",
+            DEFAULT_PREDICTION_TIMEOUT,
+            float,
+            lambda seconds: seconds > 0,
+            "a number of seconds above 0",
+        )
+        self.metrics = Metrics()
+        serve_metrics(self.metrics, cog_port=int(os.environ.get("PORT") or 5000))
         # What is loaded by now lives as long as the worker. Out of the garbage
         # collector's reach, a full collection no longer holds every prediction's
         # event loop for about 100 ms (docs/performance.md).
@@ -64,6 +85,16 @@ class ImageFlow:
         record_metric: RecordMetric,
     ) -> list[Path]:
         """One prediction: the images OpenAI made, as files."""
+        with self.metrics.prediction():
+            return await self._make_images(options, input_images, api_key, record_metric)
+
+    async def _make_images(
+        self,
+        options: ImageOptions,
+        input_images: list[Path],
+        api_key: Secret | None,
+        record_metric: RecordMetric,
+    ) -> list[Path]:
         # Checked before anything is paid for.
         check_options(options)
         check_size(options.aspect_ratio, self.model)
@@ -114,16 +145,59 @@ class ImageFlow:
             for note in notes:
                 print(note)
 
-        def send(max_retries: int) -> images_api.Request:
-            retrying = client.with_options(max_retries=max_retries)
-            return images_api.request(retrying, options, self.model.name, images)
+        sent = 0
 
-        response, paths, notes = await fetch_answer(
-            send, self.output_dirs.new, options.number_of_images, client.max_retries
-        )
+        def send(max_retries: int) -> images_api.Request:
+            nonlocal sent
+            if sent:  # an answer broke off: the request goes again
+                self.metrics.retries.inc()
+            sent += 1
+            retrying = client.with_options(max_retries=max_retries)
+            return self._counted(images_api.request(retrying, options, self.model.name, images))
+
+        started, deadline = time.monotonic(), asyncio.timeout(self.prediction_timeout)
+        try:
+            async with deadline:
+                response, paths, notes = await fetch_answer(
+                    send, self.output_dirs.new, options.number_of_images, client.max_retries
+                )
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            raise PredictionError(self._timed_out()) from None
+        finally:
+            self.metrics.request_seconds.observe(time.monotonic() - started)
         for line in [*notes, *usage_log(response, self.model)]:
             print(line)
+        self._count_usage(response, len(paths))
         # What came back is what the caller gets, and what Replicate bills.
         for name, value in usage_metrics(response, len(paths)).items():
             record_metric(name, value)
         return paths
+
+    @asynccontextmanager
+    async def _counted(
+        self, request: images_api.Request
+    ) -> AsyncIterator[AsyncAPIResponse[ImagesResponse]]:
+        """The request, with the retries the SDK took before its answer counted."""
+        async with request as answer:
+            self.metrics.retries.inc(answer.retries_taken)
+            yield answer
+
+    def _count_usage(self, response: ImagesResponse, images: int) -> None:
+        self.metrics.images.inc(images)
+        tokens = token_counts(response)
+        if tokens is not None and tokens.input is not None:
+            self.metrics.tokens.labels("input").inc(tokens.input)
+        if tokens is not None and tokens.output is not None:
+            self.metrics.tokens.labels("output").inc(tokens.output)
+        cost = estimated_cost(response, self.model)
+        if cost is not None:
+            self.metrics.cost.inc(cost)
+
+    def _timed_out(self) -> str:
+        return (
+            f"OpenAI did not finish within {self.prediction_timeout:g} seconds "
+            "(PREDICTION_TIMEOUT), so the prediction was stopped; OpenAI may still have "
+            "made and billed the images. Try again later."
+        )

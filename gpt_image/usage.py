@@ -63,6 +63,12 @@ def usage_metrics(response: ImagesResponse, images_returned: int) -> dict[str, i
     return metrics
 
 
+def estimated_cost(response: ImagesResponse, model: ModelInfo) -> float | None:
+    """USD, or None when the answer did not report every count the estimate needs."""
+    tokens = token_counts(response)
+    return None if tokens is None else _cost(tokens, model.prices)
+
+
 def usage_log(response: ImagesResponse, model: ModelInfo) -> list[str]:
     """What OpenAI made, the tokens it counted and what they cost."""
     count = len(response.data or [])

@@ -8,7 +8,9 @@ request fails a test instead of passing silently.
 
 It also stands in for the endpoint that the prediction server's `--upload-url`
 points at (Replicate's file store): `PUT /uploads/<name>` keeps the file in
-`.uploads` and answers with a URL of its own for each file.
+`.uploads` and answers with a URL of its own for each file; and for the webhook
+an asynchronous prediction names: `POST /webhooks` keeps each prediction object it
+is sent in `.webhooks`.
 
 It can also stand in for a gateway in front of OpenAI (`gateway=Gateway(...)`):
 it then accepts the gateway's own keys instead of OpenAI-shaped ones, requires
@@ -322,6 +324,8 @@ class StandIn:
         self.peak_in_flight = 0
         self.requests: list[RecordedRequest] = []
         self.uploads: list[UploadedFile] = []
+        # Replicate's side of an asynchronous prediction: every webhook it was sent.
+        self.webhooks: list[dict[str, Any]] = []
         self._failures: deque[ScriptedFailure] = deque()
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -353,6 +357,7 @@ class StandIn:
         with self._lock:
             self.requests.clear()
             self.uploads.clear()
+            self.webhooks.clear()
             self._failures.clear()
         self.latency = 0.0
         self.today = self.initial_today
@@ -399,7 +404,14 @@ class StandIn:
         app.router.add_post("/v1/images/generations", self._generations)
         app.router.add_post("/v1/images/edits", self._edits)
         app.router.add_put("/uploads/{name}", self._upload)
+        app.router.add_post("/webhooks", self._webhook)
         return app
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        prediction = await request.json()
+        with self._lock:
+            self.webhooks.append(prediction)
+        return web.Response(status=200)
 
     async def _upload(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
