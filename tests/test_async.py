@@ -65,7 +65,7 @@ def ended(standin: StandIn, prediction_id: str) -> dict[str, Any] | None:
 
 def final(standin: StandIn, prediction_id: str, seconds: float = 60) -> dict[str, Any]:
     """The prediction as its final webhook reported it."""
-    wait_for(lambda: ended(standin, prediction_id), f"the final webhook of {prediction_id}", seconds)
+    wait_for(lambda: ended(standin, prediction_id), f"the webhook ending {prediction_id}", seconds)
     result = ended(standin, prediction_id)
     assert result is not None
     return result

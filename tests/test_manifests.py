@@ -1,38 +1,33 @@
 """The Kubernetes manifests (deploy/kubernetes/): valid for the Kubernetes versions the
 README names, checked offline against Kubernetes' own schemas (kubernetes-validate
 bundles them), strictly (an unknown field fails); in agreement with cog.yaml and the
-README; and probes that do what their comment says, run against the real server."""
+README. tests/test_fleet.py runs what they name (probes, hook, metric) against the
+real server."""
 
 import re
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
-import requests
 import yaml
 
+from gpt_image.flow import DEFAULT_PREDICTION_TIMEOUT
+from gpt_image.metrics import DEFAULT_DELIVERY_SECONDS
 from gpt_image.models import DEFAULT_MODEL
-from tests.conftest import API_KEY
 from tools.cog_schema import PROJECT_DIR
-from tools.cog_server import CogServer, container_env, free_port
-from tools.openai_standin import StandIn
+from tools.cog_server import container_env
 
 MANIFESTS = PROJECT_DIR / "deploy" / "kubernetes"
-# The oldest (native sidecars on by default) and the newest the validator knows.
+# The oldest Kubernetes supported and the newest the validator knows.
 KUBERNETES_VERSIONS = ("1.29.0", "1.37.0")
 # The port cog's image serves on (cog 0.23.1: EXPOSE 5000, PORT defaults to 5000).
 COG_PORT = 5000
-# The openai SDK honours OpenAI's retry-after up to two minutes between attempts
-# (openai-python 3.54, _base_client.py, MAX_RETRY_AFTER_DELAY); coglet gives each
-# output upload 25 s (crates/coglet/src/orchestrator.rs).
-MAX_RETRY_WAIT_SECONDS = 120
+# coglet gives each output upload 25 s (crates/coglet/src/orchestrator.rs).
 UPLOAD_TIMEOUT_SECONDS = 25
+# Cluster Autoscaler's --max-graceful-termination-sec default: the most a pod on a
+# node it removes gets.
+CLUSTER_AUTOSCALER_GRACE_SECONDS = 600
 README = (PROJECT_DIR / "README.md").read_text()
 COG_YAML = yaml.safe_load((PROJECT_DIR / "cog.yaml").read_text())
 
@@ -56,10 +51,12 @@ def one(kind: str, name: str = "gpt-image-1") -> dict[str, Any]:
 DEPLOYMENT = one("Deployment")
 POD = DEPLOYMENT["spec"]["template"]["spec"]
 (MODEL,) = POD["containers"]
-(ENVOY,) = POD["initContainers"]
 SETTINGS = one("ConfigMap", "gpt-image-1-settings")["data"]
-ENVOY_CONFIG = yaml.safe_load(one("ConfigMap", "gpt-image-1-envoy")["data"]["envoy.yaml"])
 SCALED_OBJECT = one("ScaledObject")
+# The metric the autoscaler's query names (test_fleet.py scrapes it from the server).
+SCALING_METRIC = re.match(
+    r"sum\((\w+)\{", SCALED_OBJECT["spec"]["triggers"][0]["metadata"]["query"]
+).group(1)
 
 # KEDA's CRDs are not in Kubernetes' schemas. The ScaledObject is checked against the
 # fields KEDA 2.x documents, and the HorizontalPodAutoscaler KEDA makes of it (one
@@ -142,12 +139,14 @@ def test_the_scaled_object_uses_only_kedas_fields() -> None:
     assert trigger["type"] == "prometheus"
     assert set(trigger["metadata"]) <= PROMETHEUS_TRIGGER_FIELDS
     assert all(isinstance(value, str) for value in trigger["metadata"].values())  # the CRD's type
-    # The metric is the one Envoy reports for the cluster in front of coglet.
-    assert 'envoy_cluster_name="coglet"' in trigger["metadata"]["query"]
+    # The predictor's own count of predictions in flight.
+    assert SCALING_METRIC == "gpt_image_predictions_in_flight"
     # A pod is wanted before its slots run out, and never fewer than the budget keeps.
     threshold = float(trigger["metadata"]["threshold"])
     assert 0 < threshold < int(SETTINGS["COG_MAX_CONCURRENCY"])
-    assert spec["minReplicaCount"] >= 2 == DEPLOYMENT["spec"]["replicas"]
+    assert spec["minReplicaCount"] >= 2
+    # The autoscaler owns the count: a `replicas` would reset it on every apply.
+    assert "replicas" not in DEPLOYMENT["spec"]
 
 
 def test_settings_agree_with_cog_yaml_and_the_readme() -> None:
@@ -165,32 +164,39 @@ def test_the_operator_key_is_an_optional_secret() -> None:
     assert "OPENAI_API_KEY" not in SETTINGS
 
 
-def test_ports_lead_from_the_service_through_envoy_to_coglet() -> None:
-    assert MODEL["ports"] == [{"name": "coglet", "containerPort": COG_PORT}]
-    listeners = {
-        listener["name"]: listener["address"]["socket_address"]["port_value"]
-        for listener in ENVOY_CONFIG["static_resources"]["listeners"]
-    }
-    clusters = {
-        cluster["name"]: cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
-        for cluster in ENVOY_CONFIG["static_resources"]["clusters"]
-    }
-    assert clusters["coglet"]["address"]["socket_address"]["port_value"] == COG_PORT
+def test_ports_lead_from_the_service_to_coglet_and_metrics_to_the_predictor() -> None:
+    ports = {port["name"]: port["containerPort"] for port in MODEL["ports"]}
+    assert ports == {"http": COG_PORT, "metrics": int(SETTINGS["METRICS_PORT"])}
     (service_port,) = one("Service")["spec"]["ports"]
-    assert service_port["targetPort"] == listeners["predictions"]
-    envoy_ports = {port["name"]: port["containerPort"] for port in ENVOY["ports"]}
-    assert envoy_ports == {"http": listeners["predictions"], "metrics": listeners["metrics"]}
+    assert service_port["targetPort"] == "http"
     annotations = DEPLOYMENT["spec"]["template"]["metadata"]["annotations"]
-    assert int(annotations["prometheus.io/port"]) == listeners["metrics"]
+    assert (annotations["prometheus.io/port"], annotations["prometheus.io/path"]) == (
+        SETTINGS["METRICS_PORT"],
+        "/metrics",
+    )
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        assert f"127.0.0.1:{COG_PORT}/health-check" in MODEL[probe]["exec"]["command"][-1]
+        assert MODEL[probe]["httpGet"]["port"] == "metrics"
+    # The hook runs `python -m gpt_image.drain` where the package is: cog's /src.
+    assert MODEL["workingDir"] == "/src"
 
 
-def test_the_grace_period_outlasts_the_longest_prediction() -> None:
-    timeout, retries = float(SETTINGS["OPENAI_TIMEOUT"]), int(SETTINGS["OPENAI_MAX_RETRIES"])
-    longest = (retries + 1) * timeout + retries * MAX_RETRY_WAIT_SECONDS + UPLOAD_TIMEOUT_SECONDS
-    assert POD["terminationGracePeriodSeconds"] >= longest
-    assert ENVOY["restartPolicy"] == "Always"  # stopped only after coglet has drained
+def test_liveness_restarts_only_a_worker_broken_for_minutes() -> None:
+    live = MODEL["livenessProbe"]
+    assert live["periodSeconds"] * live["failureThreshold"] >= 120
+    # Longer than the predictor waits on coglet's own health check.
+    assert live["timeoutSeconds"] > 12
+
+
+def test_the_grace_period_outlasts_the_longest_prediction_and_its_delivery() -> None:
+    """A prediction waits on OpenAI at most PREDICTION_TIMEOUT; its outputs and webhook
+    then go out within DELIVERY_SECONDS, which must cover an upload."""
+    timeout, delivery = float(SETTINGS["PREDICTION_TIMEOUT"]), float(SETTINGS["DELIVERY_SECONDS"])
+    assert (timeout, delivery) == (DEFAULT_PREDICTION_TIMEOUT, DEFAULT_DELIVERY_SECONDS)
+    assert delivery > UPLOAD_TIMEOUT_SECONDS
+    grace = POD["terminationGracePeriodSeconds"]
+    assert timeout + delivery < grace <= CLUSTER_AUTOSCALER_GRACE_SECONDS
+    hook = MODEL["lifecycle"]["preStop"]["exec"]["command"]
+    assert hook == ["python", "-m", "gpt_image.drain"]
 
 
 def test_memory_is_the_readmes_for_this_many_slots() -> None:
@@ -206,9 +212,8 @@ def test_memory_is_the_readmes_for_this_many_slots() -> None:
 def test_pods_run_as_non_root_on_a_read_only_root_filesystem() -> None:
     assert POD["securityContext"]["runAsNonRoot"] is True
     assert POD["securityContext"]["runAsUser"] != 0
-    for container in (MODEL, ENVOY):
-        assert container["securityContext"]["readOnlyRootFilesystem"] is True
-        assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert MODEL["securityContext"]["readOnlyRootFilesystem"] is True
+    assert MODEL["securityContext"]["allowPrivilegeEscalation"] is False
     # Where coglet and the package write: TMPDIR, /tmp/coglet, /var/run/cog/ready.
     volumes = {volume["name"]: volume for volume in POD["volumes"]}
     mounts = {mount["mountPath"]: volumes[mount["name"]] for mount in MODEL["volumeMounts"]}
@@ -224,54 +229,3 @@ def test_the_disruption_budget_covers_the_pods() -> None:
 def test_the_image_leaves_the_manifests_out() -> None:
     ignored = (PROJECT_DIR / ".dockerignore").read_text().splitlines()
     assert "deploy" in ignored
-
-
-# -- the probes, run as the kubelet runs them, against the real server -----------------
-
-
-def probe(kind: str, port: int) -> int:
-    """The probe's exit status (0: success) with the server on `port`."""
-    command = [arg.replace(f":{COG_PORT}/", f":{port}/") for arg in MODEL[kind]["exec"]["command"]]
-    assert command[0] == "python"
-    return subprocess.run([sys.executable, *command[1:]], capture_output=True).returncode
-
-
-@pytest.fixture
-def busy_server(openai: StandIn) -> Iterator[CogServer]:
-    """A server with one slot, taken by a prediction the stand-in holds."""
-    cog = CogServer(env={"OPENAI_BASE_URL": openai.base_url, "COG_MAX_CONCURRENCY": "1"})
-    cog.start()
-    openai.hold()
-    inputs = {"openai_api_key": API_KEY, "prompt": "a lighthouse"}
-    thread = threading.Thread(target=cog.predict, args=(inputs,))
-    thread.start()
-    try:
-        for _ in range(1500):  # until the prediction holds the slot (30 s at most)
-            if requests.get(f"{cog.url}/health-check", timeout=5).json()["status"] == "BUSY":
-                break
-            time.sleep(0.02)
-        yield cog
-    finally:
-        openai.release()
-        thread.join()
-        cog.stop()
-
-
-def test_a_ready_server_is_ready_and_alive(server: CogServer) -> None:
-    assert probe("readinessProbe", server.port) == 0
-    assert probe("startupProbe", server.port) == 0
-    assert probe("livenessProbe", server.port) == 0
-
-
-def test_a_busy_server_leaves_rotation_and_stays_alive(busy_server: CogServer) -> None:
-    assert probe("readinessProbe", busy_server.port) == 1
-    assert probe("livenessProbe", busy_server.port) == 0
-
-
-def test_a_closed_port_is_not_ready_but_not_dead() -> None:
-    """After SIGTERM coglet closes its port while it drains: the pod must leave
-    rotation, and must not be restarted, which would cut its predictions short."""
-    port = free_port()
-    assert probe("readinessProbe", port) == 1
-    assert probe("startupProbe", port) == 1
-    assert probe("livenessProbe", port) == 0
