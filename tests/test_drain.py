@@ -21,7 +21,7 @@ from tools.cog_server import CogServer
 from tools.openai_standin import StandIn
 
 # Long enough for a released prediction to finish on a loaded machine; the manifests'
-# own grace period is far longer (deploy/kubernetes/deployment.yaml).
+# own grace period is far longer (deploy/kubernetes/base/deployment.yaml).
 GRACE_SECONDS = 30
 
 
