@@ -64,9 +64,12 @@ def usage_metrics(response: ImagesResponse, images_returned: int) -> dict[str, i
 
 
 def estimated_cost(response: ImagesResponse, model: ModelInfo) -> float | None:
-    """USD, or None when the answer did not report every count the estimate needs."""
+    """USD, or None when the model's prices are unknown or the answer did not report
+    every count the estimate needs."""
     tokens = token_counts(response)
-    return None if tokens is None else _cost(tokens, model.prices)
+    if tokens is None or model.prices is None:
+        return None
+    return _cost(tokens, model.prices)
 
 
 def usage_log(response: ImagesResponse, model: ModelInfo) -> list[str]:
