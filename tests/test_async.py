@@ -131,4 +131,10 @@ def test_a_cancel_right_after_creation_ends_it_when_repeated(
             time.sleep(0.25)
             cancel(replicate_style, prediction_id)
         assert final(openai, prediction_id)["status"] == "canceled"
+    # Those that reached OpenAI before their cancel took hold were dropped there.
+    wait_for(
+        lambda: all(request.client_disconnected for request in openai.requests),
+        "every request that reached OpenAI dropped",
+        seconds=10,
+    )
     assert openai.uploads == []

