@@ -86,49 +86,40 @@ class ImageFlow:
     ) -> list[Path]:
         """One prediction: the images OpenAI made, as files."""
         with self.metrics.prediction():
-            return await self._make_images(options, input_images, api_key, record_metric)
-
-    async def _make_images(
-        self,
-        options: ImageOptions,
-        input_images: list[Path],
-        api_key: Secret | None,
-        record_metric: RecordMetric,
-    ) -> list[Path]:
-        # Checked before anything is paid for.
-        check_options(options)
-        check_size(options.aspect_ratio, self.model)
-        key, operator_pays = images_api.choose_key(
-            api_key.get_secret_value() if api_key else None,
-            self.operator_key,
-            self.operator_may_pay,
-        )
-        today = datetime.now(UTC).date()
-        for line in model_log(self.model, today, self.model_chosen_by):
-            print(line)
-        if operator_pays:
-            print(OPERATOR_PAYS)
-        for note in size_notes(options.aspect_ratio, options.background, self.model):
-            print(note)
-        secrets = (key, *self.gateway_secrets)
-        try:
-            # Checked and converted before any request, so a bad file costs nothing;
-            # converted images are spooled until the request is over, however it ends.
-            async with (
-                memory_released_when_idle(),
-                prepared_input_images(input_images) as images,
-            ):
-                return await self._create(options, images, key, record_metric)
-        except PredictionError as error:
-            raise PredictionError(redact(str(error), *secrets)) from None
-        except openai.APIError as error:
-            if operator_pays and isinstance(error, openai.AuthenticationError):
-                raise PredictionError(operator_key_rejected(self.client.base_url)) from None
-            message = explain_api_error(error, self.client, self.model, today)
-            raise PredictionError(redact(message, *secrets)) from None
-        except Exception as error:  # a bug: still no key in the message, and no traceback
-            message = f"Unexpected error ({type(error).__name__}: {error}). Please report it."
-            raise PredictionError(redact(message, *secrets)) from None
+            # Checked before anything is paid for.
+            check_options(options)
+            check_size(options.aspect_ratio, self.model)
+            key, operator_pays = images_api.choose_key(
+                api_key.get_secret_value() if api_key else None,
+                self.operator_key,
+                self.operator_may_pay,
+            )
+            today = datetime.now(UTC).date()
+            for line in model_log(self.model, today, self.model_chosen_by):
+                print(line)
+            if operator_pays:
+                print(OPERATOR_PAYS)
+            for note in size_notes(options.aspect_ratio, options.background, self.model):
+                print(note)
+            secrets = (key, *self.gateway_secrets)
+            try:
+                # Checked and converted before any request, so a bad file costs nothing;
+                # converted images are spooled until the request is over, however it ends.
+                async with (
+                    memory_released_when_idle(),
+                    prepared_input_images(input_images) as images,
+                ):
+                    return await self._create(options, images, key, record_metric)
+            except PredictionError as error:
+                raise PredictionError(redact(str(error), *secrets)) from None
+            except openai.APIError as error:
+                if operator_pays and isinstance(error, openai.AuthenticationError):
+                    raise PredictionError(operator_key_rejected(self.client.base_url)) from None
+                message = explain_api_error(error, self.client, self.model, today)
+                raise PredictionError(redact(message, *secrets)) from None
+            except Exception as error:  # a bug: still no key in the message, and no traceback
+                message = f"Unexpected error ({type(error).__name__}: {error}). Please report it."
+                raise PredictionError(redact(message, *secrets)) from None
 
     async def _create(
         self,
