@@ -34,6 +34,8 @@ COG_PORT = 5000
 MAX_RETRY_WAIT_SECONDS = 120
 UPLOAD_TIMEOUT_SECONDS = 25
 README = (PROJECT_DIR / "README.md").read_text()
+# Where the sizing table lives.
+DEPLOYMENT_DOC = (PROJECT_DIR / "docs" / "deployment.md").read_text()
 COG_YAML = yaml.safe_load((PROJECT_DIR / "cog.yaml").read_text())
 
 
@@ -193,11 +195,13 @@ def test_the_grace_period_outlasts_the_longest_prediction() -> None:
     assert ENVOY["restartPolicy"] == "Always"  # stopped only after coglet has drained
 
 
-def test_memory_is_the_readmes_for_this_many_slots() -> None:
-    """The README's capacity table gives each concurrency.max its container memory."""
+def test_memory_is_the_sizing_tables_for_this_many_slots() -> None:
+    """docs/deployment.md's sizing table gives each concurrency.max its container memory."""
     slots = SETTINGS["COG_MAX_CONCURRENCY"]
-    row = re.search(rf"^\| outputs inlined \(data URIs\) \| {slots} \| (\d+) GiB \|", README, re.M)
-    assert row, "no capacity row in the README for these slots"
+    row = re.search(
+        rf"^\| outputs inlined \(data URIs\) \| {slots} \| (\d+) GiB \|", DEPLOYMENT_DOC, re.M
+    )
+    assert row, "no row in the sizing table for these slots"
     memory = f"{row.group(1)}Gi"
     assert MODEL["resources"]["requests"]["memory"] == memory
     assert MODEL["resources"]["limits"]["memory"] == memory
