@@ -14,7 +14,7 @@ AUTO = "auto"
 
 # The aspect ratios the hosted interfaces offer, as pixel sizes; `auto` and the fixed
 # WIDTHxHEIGHT choices go as given. 16:9 and 9:16: exactly that ratio, the example
-# openai-python gives, and no larger than 3:2 (README, "Sizes").
+# openai-python gives, and no larger than 3:2 (docs/behaviour.md, "Sizes").
 SIZE_BY_ASPECT_RATIO = {
     "1:1": "1024x1024",
     "3:2": "1536x1024",
