@@ -21,7 +21,7 @@ from gpt_image.inputs import InputImage, prepared_input_images
 from gpt_image.memory import memory_released_when_idle
 from gpt_image.models import model_info, model_log
 from gpt_image.outputs import OutputDirs, kept_output_bytes
-from gpt_image.request import ImageOptions, adapt_to_model, check_options
+from gpt_image.request import ImageOptions, adapt_to_model, check_options, check_quality
 from gpt_image.sizes import check_size, size_notes
 from gpt_image.usage import usage_log, usage_metrics
 
@@ -67,6 +67,7 @@ class ImageFlow:
         # Checked before anything is paid for.
         check_options(options)
         check_size(options.aspect_ratio, self.model)
+        check_quality(options.quality, self.model)
         key, operator_pays = images_api.choose_key(
             api_key.get_secret_value() if api_key else None,
             self.operator_key,
