@@ -1,8 +1,8 @@
 """The flow of a prediction, shared by every interface: check what was asked, choose
 the key, adapt the request to the model, send it, read the answer, log and count.
 
-An interface (predict.py, predict_gpt_image_2.py) declares its inputs, maps them
-onto ImageOptions and hands them here.
+An interface (predict.py, predict_gpt_image_2.py, predict_gpt_image_2_5.py) declares
+its inputs, maps them onto ImageOptions and hands them here.
 """
 
 import gc
