@@ -1,8 +1,8 @@
 """The flow of a prediction, shared by every interface: check what was asked, choose
 the key, adapt the request to the model, send it, read the answer, log and count.
 
-An interface (predict.py, predict_gpt_image_2.py) declares its inputs, maps them
-onto ImageOptions and hands them here.
+An interface (predict.py, predict_gpt_image_2.py, predict_gpt_image_2_5.py) declares
+its inputs, maps them onto ImageOptions and hands them here.
 """
 
 import asyncio
@@ -27,7 +27,7 @@ from gpt_image.memory import memory_released_when_idle
 from gpt_image.metrics import Metrics, serve_metrics
 from gpt_image.models import model_info, model_log
 from gpt_image.outputs import OutputDirs, kept_output_bytes
-from gpt_image.request import ImageOptions, adapt_to_model, check_options
+from gpt_image.request import ImageOptions, adapt_to_model, check_options, check_quality
 from gpt_image.settings import setting
 from gpt_image.sizes import check_size, size_notes
 from gpt_image.usage import estimated_cost, token_counts, usage_log, usage_metrics
@@ -89,6 +89,7 @@ class ImageFlow:
             # Checked before anything is paid for.
             check_options(options)
             check_size(options.aspect_ratio, self.model)
+            check_quality(options.quality, self.model)
             key, operator_pays = images_api.choose_key(
                 api_key.get_secret_value() if api_key else None,
                 self.operator_key,

@@ -7,6 +7,7 @@ page; the source of each price is given beside it.
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -20,6 +21,12 @@ INPUT_FIDELITIES = ("high", "low")
 # "Defaults to `low` on supported models" (openai-python 3.54, image_edit_params.py):
 # leaving it out asks for the same thing.
 DEFAULT_INPUT_FIDELITY = "low"
+
+# openai-python 3.54, `quality` (image_generate_params.py, image_edit_params.py): "`high`,
+# `medium` and `low` are supported for the GPT image models", auto lets the model pick,
+# and "`gpt-image-2.5-sunburst` and `gpt-image-2.5-flare`, including their `2026-09-08`
+# snapshots, also support `xhigh` and `max`".
+TOP_QUALITIES = ("xhigh", "max")
 
 # OpenAI names a dated snapshot of a model <model>-YYYY-MM-DD.
 SNAPSHOT_NAME = re.compile(r"(?P<family>.+)-\d{4}-\d{2}-\d{2}")
@@ -57,6 +64,8 @@ class ModelInfo:
     high_fidelity_built_in: bool = False
     # Takes any WIDTHxHEIGHT within OpenAI's bounds, not only the standard sizes and auto.
     any_size: bool = False
+    # Makes quality xhigh and max, above high (TOP_QUALITIES).
+    top_qualities: bool = False
     # Makes transparent backgrounds, but OpenAI calls that support a preview.
     transparency_in_preview: bool = False
     prices: Prices | None = None  # None: not published
@@ -105,6 +114,15 @@ ANY_SIZE_MODELS = frozenset(
         "gpt-image-2.5-flare-2026-09-08",
     }
 )
+# The models that make TOP_QUALITIES, snapshots included.
+TOP_QUALITY_MODELS = frozenset(
+    {
+        "gpt-image-2.5-sunburst",
+        "gpt-image-2.5-sunburst-2026-09-08",
+        "gpt-image-2.5-flare",
+        "gpt-image-2.5-flare-2026-09-08",
+    }
+)
 # openai-python 3.54, `background`: "For `gpt-image-2` and `gpt-image-2-2026-04-21`,
 # this support is in preview."
 TRANSPARENCY_PREVIEW_MODELS = frozenset({"gpt-image-2", "gpt-image-2-2026-04-21"})
@@ -116,6 +134,7 @@ def _gpt_image_2(name: str) -> ModelInfo:
         input_fidelities=(),
         high_fidelity_built_in=True,
         any_size=name in ANY_SIZE_MODELS,
+        top_qualities=name in TOP_QUALITY_MODELS,
         transparency_in_preview=name in TRANSPARENCY_PREVIEW_MODELS,
         prices=GPT_IMAGE_2_PRICES,
     )
@@ -175,6 +194,17 @@ def model_info(name: str) -> ModelInfo:
     if family:
         return replace(family, name=name, snapshot_of=family.name)
     return ModelInfo(name, input_fidelities=("high",), known=False)
+
+
+def models_that_can(able: Callable[[ModelInfo], bool]) -> str:
+    """The live models that can do something, as 'a, b or c': the ones to suggest in
+    OPENAI_IMAGE_MODEL (their dated snapshots are not what one picks first)."""
+    names = [
+        name
+        for name, info in KNOWN_MODELS.items()
+        if able(info) and info.shutdown is None and not SNAPSHOT_NAME.fullmatch(name)
+    ]
+    return " or ".join(filter(None, [", ".join(names[:-1]), names[-1]]))
 
 
 def model_log(model: ModelInfo, today: date, chosen_by: str) -> list[str]:

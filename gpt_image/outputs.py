@@ -19,8 +19,8 @@ from gpt_image.settings import setting
 # cog reads a prediction's files as soon as predict returns; after this long they
 # are only taking up the disk of a long-running container.
 KEEP_SECONDS = 600
-# ... and at most this many bytes of them are kept (OUTPUT_RETENTION_MB; README
-# "Configuration" derives it), but never the files of the last minute.
+# ... and at most this many bytes of them are kept (OUTPUT_RETENTION_MB;
+# docs/deployment.md, "Disk for outputs", derives it), but never the files of the last minute.
 KEEP_BYTES = 2_000_000_000
 MIN_KEEP_SECONDS = 60
 PRUNE_INTERVAL = 10

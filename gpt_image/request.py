@@ -10,7 +10,7 @@ from typing import Any
 
 from gpt_image.errors import PredictionError
 from gpt_image.inputs import InputImage
-from gpt_image.models import DEFAULT_INPUT_FIDELITY, ModelInfo
+from gpt_image.models import DEFAULT_INPUT_FIDELITY, TOP_QUALITIES, ModelInfo, models_that_can
 from gpt_image.sizes import size_for
 
 # OpenAI accepts output_compression only for these formats and rejects it for png.
@@ -64,6 +64,18 @@ def check_options(options: ImageOptions) -> None:
             f"user_id is {len(options.user_id):,} characters long, but OpenAI accepts at most "
             f"{MAX_USER_ID_CHARS}. Send a shorter identifier, such as a hash of the user's name."
         )
+
+
+def check_quality(quality: str, model: ModelInfo) -> None:
+    """Refuse, before any request, a tier above high on a model without one. A model
+    the table does not know is sent it as asked: OpenAI decides."""
+    if quality not in TOP_QUALITIES or model.top_qualities or not model.known:
+        return
+    able = models_that_can(lambda info: info.top_qualities)
+    raise PredictionError(
+        f"Quality {quality} is made only by {able}, not {model.name}: set "
+        "OPENAI_IMAGE_MODEL to one of them, or ask for quality high."
+    )
 
 
 def adapt_to_model(options: ImageOptions, model: ModelInfo) -> tuple[ImageOptions, list[str]]:

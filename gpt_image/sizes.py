@@ -7,14 +7,14 @@ WIDTHxHEIGHT only on the models flagged `any_size` in the model table.
 """
 
 from gpt_image.errors import PredictionError
-from gpt_image.models import KNOWN_MODELS, SNAPSHOT_NAME, ModelInfo
+from gpt_image.models import ModelInfo, models_that_can
 
 STANDARD_SIZES = ("1024x1024", "1536x1024", "1024x1536")
 AUTO = "auto"
 
 # The aspect ratios the hosted interfaces offer, as pixel sizes; `auto` and the fixed
 # WIDTHxHEIGHT choices go as given. 16:9 and 9:16: exactly that ratio, the example
-# openai-python gives, and no larger than 3:2 (README, "Sizes").
+# openai-python gives, and no larger than 3:2 (docs/behaviour.md, "Sizes").
 SIZE_BY_ASPECT_RATIO = {
     "1:1": "1024x1024",
     "3:2": "1536x1024",
@@ -44,14 +44,10 @@ def check_size(aspect_ratio: str, model: ModelInfo) -> None:
     if can_make(model, size):
         return
     asked = size if size == aspect_ratio else f"aspect_ratio {aspect_ratio} ({size})"
-    able = [
-        name
-        for name, info in KNOWN_MODELS.items()
-        if can_make(info, size) and info.shutdown is None and not SNAPSHOT_NAME.fullmatch(name)
-    ]
+    able = models_that_can(lambda info: can_make(info, size))
     raise PredictionError(
         f"{model.name} makes only {', '.join(STANDARD_SIZES)} and auto, not {asked}: "
-        f"set OPENAI_IMAGE_MODEL to {', '.join(able[:-1])} or {able[-1]}, which can."
+        f"set OPENAI_IMAGE_MODEL to {able}, which can."
     )
 
 

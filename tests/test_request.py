@@ -11,7 +11,7 @@ import pytest
 
 from gpt_image.errors import PredictionError
 from gpt_image.inputs import InputImage
-from gpt_image.models import model_info
+from gpt_image.models import KNOWN_MODELS, model_info
 from gpt_image.request import (
     MAX_DATA_URL_CHARS,
     READ_BYTES,
@@ -19,10 +19,12 @@ from gpt_image.request import (
     JsonEditBody,
     adapt_to_model,
     check_options,
+    check_quality,
     generation_params,
     multipart_edit_params,
     use_json_edit,
 )
+from tests.sdk_docstrings import PARAMS_MODULES, models_with_top_qualities
 
 
 def json_body(options: ImageOptions, model: str, images: list[InputImage]) -> dict[str, Any]:
@@ -255,3 +257,36 @@ def test_what_openai_would_refuse_is_refused_first(options: ImageOptions, messag
 )
 def test_what_openai_accepts_passes(options: ImageOptions) -> None:
     check_options(options)
+
+
+@pytest.mark.parametrize("module", PARAMS_MODULES)
+def test_the_tiers_above_high_are_the_models_the_sdk_names(module: object) -> None:
+    named = models_with_top_qualities(module)
+    assert {name for name, info in KNOWN_MODELS.items() if info.top_qualities} == named
+
+
+@pytest.mark.parametrize("quality", ["xhigh", "max"])
+@pytest.mark.parametrize(
+    "model",
+    ["gpt-image-2.5-sunburst", "gpt-image-2.5-flare-2026-09-08", "gpt-image-2.5-flare-2027-01-15"],
+)
+def test_the_gpt_image_2_5_models_and_their_snapshots_take_them(quality: str, model: str) -> None:
+    check_quality(quality, model_info(model))
+
+
+@pytest.mark.parametrize("quality", ["xhigh", "max"])
+@pytest.mark.parametrize("model", ["gpt-image-2", "gpt-image-2.6-flare", "gpt-image-1.5"])
+def test_other_models_refuse_them_naming_those_that_can(quality: str, model: str) -> None:
+    with pytest.raises(PredictionError) as refused:
+        check_quality(quality, model_info(model))
+    assert str(refused.value) == (
+        f"Quality {quality} is made only by gpt-image-2.5-sunburst or gpt-image-2.5-flare, "
+        f"not {model}: set OPENAI_IMAGE_MODEL to one of them, or ask for quality high."
+    )
+
+
+def test_every_model_takes_the_other_tiers_and_an_unknown_one_any() -> None:
+    for info in KNOWN_MODELS.values():
+        for quality in ("low", "medium", "high", "auto"):
+            check_quality(quality, info)
+    check_quality("max", model_info("gpt-image-3"))  # OpenAI decides

@@ -1,29 +1,19 @@
 """Unit tests: which model makes which size, what the log says about sizes and
 transparency, and which key pays. The model lists come from the SDK's own words."""
 
-import inspect
-import re
-
 import pytest
-from openai.types import image_edit_params, image_generate_params
+from openai.types import image_generate_params
 
 from gpt_image.errors import PredictionError
 from gpt_image.images_api import choose_key
 from gpt_image.models import KNOWN_MODELS, model_info
 from gpt_image.sizes import check_size, size_notes
+from tests.sdk_docstrings import PARAMS_MODULES, models_named_in
 
 CALLER, OPERATOR = "sk-caller-0123456789abcdef", "sk-operator-0123456789abcdef"
 
 
-def models_named_in(module: object, before: str) -> set[str]:
-    """The `gpt-image-...` names the SDK's docstring lists before `before`."""
-    text = " ".join(inspect.getsource(module).split())  # type: ignore[arg-type]
-    paragraph = re.search(rf"For ((?:`gpt-image-[^`]+`,? (?:and )?)+){before}", text)
-    assert paragraph is not None
-    return set(re.findall(r"`(gpt-image-[^`]+)`", paragraph.group(1)))
-
-
-@pytest.mark.parametrize("module", [image_generate_params, image_edit_params])
+@pytest.mark.parametrize("module", PARAMS_MODULES)
 def test_any_size_models_are_those_the_sdk_names(module: object) -> None:
     named = models_named_in(module, "arbitrary resolutions")
     assert {name for name, info in KNOWN_MODELS.items() if info.any_size} == named

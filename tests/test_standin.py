@@ -10,7 +10,8 @@ from openai.types import ImagesResponse
 
 from tests.conftest import API_KEY
 from tests.images import make_image
-from tools.openai_standin import StandIn
+from tests.sdk_docstrings import PARAMS_MODULES, models_with_top_qualities
+from tools.openai_standin import TOP_QUALITY_MODELS, StandIn
 
 
 @pytest.fixture
@@ -195,3 +196,35 @@ def test_a_json_edit_takes_an_arbitrary_size(client: sdk.OpenAI) -> None:
     image = {"image_url": f"data:image/png;base64,{base64.b64encode(PNG[1]).decode()}"}
     body = {"model": LIVE_MODEL, "prompt": "p", "images": [image], "size": "1536x864"}
     assert client.post("/images/edits", body=body, cast_to=ImagesResponse).size == "1536x864"
+
+
+@pytest.mark.parametrize("module", PARAMS_MODULES)
+def test_the_tiers_above_high_are_for_the_models_the_sdk_names(module: object) -> None:
+    assert set(TOP_QUALITY_MODELS) == models_with_top_qualities(module)
+
+
+@pytest.mark.parametrize("quality", ["xhigh", "max"])
+@pytest.mark.parametrize(
+    ("model", "accepted"),
+    [
+        ("gpt-image-2.5-sunburst", True),
+        ("gpt-image-2.5-flare-2026-09-08", True),
+        ("gpt-image-2", False),
+        ("gpt-image-2.6-flare", False),
+    ],
+)
+def test_xhigh_and_max_only_where_the_sdk_says(
+    client: sdk.OpenAI, quality: str, model: str, accepted: bool
+) -> None:
+    if accepted:
+        assert client.images.generate(model=model, prompt="p", quality=quality).quality == quality
+        edited = client.images.edit(model=model, prompt="p", image=[PNG], quality=quality)
+        assert edited.quality == quality
+        return
+    for make in (
+        lambda: client.images.generate(model=model, prompt="p", quality=quality),
+        lambda: client.images.edit(model=model, prompt="p", image=[PNG], quality=quality),
+    ):
+        with pytest.raises(sdk.BadRequestError) as refused:
+            make()
+        assert (refused.value.param, refused.value.code) == ("quality", "invalid_value")

@@ -45,7 +45,7 @@ from cog import Secret
 from gpt_image.models import DEFAULT_MODEL
 from predict import Predictor
 from tests.images import noise_png
-from tools.cog_schema import DEFAULT_CONFIG, GPT_IMAGE_2_CONFIG
+from tools.cog_schema import DEFAULT_CONFIG, GPT_IMAGE_2_5_CONFIGS, GPT_IMAGE_2_CONFIG
 from tools.cog_server import (
     CogServer,
     container_env,
@@ -267,11 +267,13 @@ def file_server(files: dict[str, bytes]) -> Iterator[str]:
 
 
 # The heaviest answer: ten 1536x1024 PNGs of random pixels, about 45 MB of images;
-# on the gpt-image-2 build, ten 3840x2160 PNGs, about 249 MB.
+# on the gpt-image-2 and GPT Image 2.5 builds, ten 3840x2160 PNGs, about 249 MB.
 HEAVY_OUTPUTS = {**REQUEST, "number_of_images": 10, "aspect_ratio": "3:2", "output_format": "png"}
+HEAVY_4K = ("ten 3840x2160 PNGs", {**HEAVY_OUTPUTS, "aspect_ratio": "3840x2160"})
 HEAVIEST = {
     DEFAULT_CONFIG: ("ten 1536x1024 PNGs", HEAVY_OUTPUTS),
-    GPT_IMAGE_2_CONFIG: ("ten 3840x2160 PNGs", {**HEAVY_OUTPUTS, "aspect_ratio": "3840x2160"}),
+    GPT_IMAGE_2_CONFIG: HEAVY_4K,
+    **dict.fromkeys(GPT_IMAGE_2_5_CONFIGS, HEAVY_4K),
 }
 
 

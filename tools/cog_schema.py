@@ -9,7 +9,7 @@ output types this package uses, and fails loudly on anything else rather than
 guessing, so a schema test can never pass on a schema cog would not write.
 
 Run `python -m tools.cog_schema [-f cog.gpt-image-2.yaml]` to (re)write the file by
-hand for one of the two builds, as `cog build [-f ...]` would.
+hand for one of the builds, as `cog build [-f ...]` would.
 """
 
 import argparse
@@ -25,9 +25,11 @@ import yaml
 
 COG_VERSION = "0.23.1"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-# The gpt-image-1 build's config, and the other build's (`cog build -f <config>`).
+# The gpt-image-1 build's config, and the other builds' (`cog build -f <config>`):
+# gpt-image-2's, and the two GPT Image 2.5 models', which share one predictor.
 DEFAULT_CONFIG = "cog.yaml"
 GPT_IMAGE_2_CONFIG = "cog.gpt-image-2.yaml"
+GPT_IMAGE_2_5_CONFIGS = ("cog.gpt-image-2.5-sunburst.yaml", "cog.gpt-image-2.5-flare.yaml")
 SCHEMA_PATH = Path(".cog") / "openapi_schema.json"
 
 PRIMITIVES: dict[str, dict[str, Any]] = {

@@ -13,9 +13,11 @@ as `docker run -e` does.
     python -m tools.local_predict --real "a watercolor fox in the snow"
     python -m tools.local_predict --serve 5000      # then: bash samples/replay.sh
     python -m tools.local_predict -f cog.gpt-image-2.yaml -i aspect_ratio=16:9 "a fox"
+    python -m tools.local_predict -f cog.gpt-image-2.5-flare.yaml -i quality=max "a fox"
 
 -f (as in `cog predict -f`) picks the build: cog.yaml, gpt-image-1's interface, by
-default; cog.gpt-image-2.yaml, gpt-image-2's.
+default; cog.gpt-image-2.yaml, gpt-image-2's; cog.gpt-image-2.5-sunburst.yaml or
+cog.gpt-image-2.5-flare.yaml, the GPT Image 2.5 models'.
 """
 
 import argparse
@@ -164,7 +166,11 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="default: a new directory under outputs/")
     parser.add_argument("--serve", type=int, metavar="PORT", help="serve until Ctrl-C")
     parser.add_argument(
-        "-f", "--config", default=DEFAULT_CONFIG, help="the build: cog.yaml or cog.gpt-image-2.yaml"
+        "-f",
+        "--config",
+        default=DEFAULT_CONFIG,
+        help="the build: cog.yaml, cog.gpt-image-2.yaml, cog.gpt-image-2.5-sunburst.yaml or "
+        "cog.gpt-image-2.5-flare.yaml",
     )
     args = parser.parse_args()
 

@@ -99,6 +99,15 @@ MAX_SIDE_RATIO = 3
 MAX_SIZE = (3840, 2160)
 # "low, medium and high are supported for the GPT image models"; auto is the default.
 QUALITIES = ("low", "medium", "high", "auto")
+# The `quality` docstrings of both: "`gpt-image-2.5-sunburst` and `gpt-image-2.5-flare`,
+# including their `2026-09-08` snapshots, also support `xhigh` and `max`."
+TOP_QUALITIES = ("xhigh", "max")
+TOP_QUALITY_MODELS = (
+    "gpt-image-2.5-sunburst",
+    "gpt-image-2.5-sunburst-2026-09-08",
+    "gpt-image-2.5-flare",
+    "gpt-image-2.5-flare-2026-09-08",
+)
 BACKGROUNDS = ("transparent", "opaque", "auto")
 OUTPUT_FORMATS = ("png", "jpeg", "webp")  # gif and svg need access this key lacks
 MODERATIONS = ("low", "auto")
@@ -110,7 +119,9 @@ MAX_EDIT_IMAGES = 16  # "You can provide up to 16 images"
 MAX_IMAGE_BYTES = 50_000_000
 IMAGE_MIME_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
 # Output tokens per image for a 1024x1024 image, as OpenAI bills them; 1.5x for 1536-wide.
-OUTPUT_TOKENS = {"low": 272, "medium": 1056, "high": 4160}
+# OpenAI publishes none for xhigh and max: twice and four times high, as Replicate's
+# prices per image for those tiers are ($0.25 and $0.50 against $0.128).
+OUTPUT_TOKENS = {"low": 272, "medium": 1056, "high": 4160, "xhigh": 8320, "max": 16640}
 IMAGE_INPUT_TOKENS = 323  # what OpenAI reports, roughly, for one 1024px input image
 
 # OpenAI's OpenAPI schemas of the three request bodies (from openai/openai-openapi,
@@ -134,6 +145,14 @@ MAX_DATA_URL_CHARS = SPEC_SCHEMAS["EditImageBodyJsonParam"]["properties"]["image
 SPEC_SCHEMAS["EditImageBodyJsonParam"]["properties"]["size"] = {
     "anyOf": [{"type": "string"}, {"type": "null"}]
 }
+# Nor has it xhigh and max, which openai-python 3.54 documents for all three forms;
+# which models take them is checked apart (TOP_QUALITY_MODELS).
+for _schema in (
+    SPEC_SCHEMAS["CreateImageRequest"]["properties"]["quality"],
+    SPEC_SCHEMAS["CreateImageEditRequest"]["properties"]["quality"],
+    SPEC_SCHEMAS["EditImageBodyJsonParam"]["properties"]["quality"]["anyOf"][0],
+):
+    _schema["enum"] = [*_schema["enum"], *TOP_QUALITIES]
 SPEC_VALIDATORS = {
     name: jsonschema.Draft7Validator({**schema, "additionalProperties": False})
     for name, schema in SPEC_SCHEMAS.items()
@@ -747,7 +766,8 @@ def _check_params(params: dict[str, Any], allowed: set[str]) -> None:
         )
     _check_int(params, "n", 1, 10)
     _check_size(params)
-    _check_choice(params, "quality", QUALITIES)
+    top = TOP_QUALITIES if params["model"] in TOP_QUALITY_MODELS else ()
+    _check_choice(params, "quality", (*QUALITIES, *top))
     _check_choice(params, "background", BACKGROUNDS)
     _check_choice(params, "output_format", OUTPUT_FORMATS)
     _check_choice(params, "moderation", MODERATIONS)
