@@ -3,7 +3,8 @@ its base64 is complete, so a prediction holds about one image at a time, never t
 whole answer (ten 1536x1024 PNGs are 63 MB of JSON).
 
 An answer that breaks off before its first whole image is sent again, as the SDK
-would retry it if it read the body itself; images that arrived whole are kept.
+would retry it if it read the body itself, unless it stopped coming in time: a
+timeout is never followed by a second payment. Images that arrived whole are kept.
 """
 
 import asyncio
@@ -135,10 +136,19 @@ def _broken_off(error: Exception, files: ImageFiles, expected: int) -> Answer:
     """Images that arrived whole before the answer broke off are kept: OpenAI made them."""
     if isinstance(error, ijson.JSONError):
         what = "OpenAI answered with broken JSON"
+    elif isinstance(error, httpx2.TimeoutException):
+        what = "OpenAI's answer stopped coming for longer than OPENAI_TIMEOUT"
     else:
         what = "OpenAI's answer broke off (the connection was lost or too slow)"
     if not files.paths:
         files.discard()
+        if isinstance(error, httpx2.TimeoutException):
+            # Not sent again on its own: those images were made and billed, and may
+            # yet be slow a second time.
+            raise BrokenAnswer(
+                f"{what} before its first image; it was not sent again, since OpenAI had "
+                "already made and billed the images. Try again."
+            ) from None
         # Broken in its first image (or before): nothing arrived that could be kept.
         if files.received == 0:
             raise BrokeOffEarly(what) from None

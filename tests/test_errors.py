@@ -337,14 +337,31 @@ def test_a_short_key_is_sent_and_redacted_without_garbling_the_message(
     assert len(openai.requests) == 1
 
 
-def test_timeout(errors_server: CogServer, openai: StandIn) -> None:
+def test_a_request_past_the_timeout_is_sent_once(errors_server: CogServer, openai: StandIn) -> None:
+    """OpenAI answers only once the images are made: a request it got may still be
+    made and billed, so it is never sent again on its own."""
     openai.latency = TIMEOUT + 1
     message = failure_message(predict(errors_server))
     assert message == (
-        "OpenAI did not answer within 1 seconds (after 1 retry). "
-        "Try again, or allow longer with OPENAI_TIMEOUT."
+        "OpenAI did not answer within 1 seconds, and the request was not sent again: OpenAI "
+        "may still have made the images and billed them. Check your usage before trying "
+        "again, or allow longer with OPENAI_TIMEOUT."
     )
-    assert len(openai.requests) == RETRIES + 1
+    assert len(openai.requests) == 1
+    assert_still_serving(errors_server, openai)
+
+
+def test_an_answer_that_stalls_before_its_first_image_is_not_sent_again(
+    errors_server: CogServer, openai: StandIn
+) -> None:
+    message = failure_message(predict(errors_server, prompt="a fox [fault:stall-early]"))
+    assert message == (
+        "OpenAI's answer stopped coming for longer than OPENAI_TIMEOUT before its first image; "
+        "it was not sent again, since OpenAI had already made and billed the images. Try again."
+    )
+    assert len(openai.requests) == 1
+    wait_for(lambda: openai.requests[0].client_disconnected)
+    assert_still_serving(errors_server, openai)
 
 
 def test_retries_recover_from_server_errors(errors_server: CogServer, openai: StandIn) -> None:

@@ -257,6 +257,7 @@ FAULT_PLANS: dict[str, tuple[str, ...]] = {
     "cut-early-once": ("cut-early", "ok"),
     "garbled-early-once": ("garbled-early", "ok"),  # broken JSON inside the first image
     "stall-mid": ("stall-mid",),  # the first image, then nothing for slow_seconds
+    "stall-early": ("stall-early",),  # part of the first image, then nothing, likewise
     "slow": ("slow",),  # the answer comes after slow_seconds
     # What gateways and newer models do to `usage` (openai-python 3.54 images_response.py).
     "usage-trimmed": ("usage-trimmed",),  # no input_tokens, no text_tokens in its details
@@ -480,6 +481,8 @@ class StandIn:
             body = body[:first_image] + b'\x00"}]}' + body[first_image + 6 :]
         if step == "stall-mid":
             return await self._stalled(request, recorded, body, body.index(b'"}', first_image) + 2)
+        if step == "stall-early":
+            return await self._stalled(request, recorded, body, first_image)
         return web.Response(body=body, content_type="application/json")
 
     async def _stalled(
