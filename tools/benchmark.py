@@ -12,10 +12,12 @@ upstream latency, on this machine. Prints Markdown tables:
 - cold start, process start to READY;
 - the event loop: the longest the predictor's loop is held while a heavy edit
   runs, and the worst wait of light predictions beside it;
+- CPU: the worker's per MB of answer against the SDK's, ten PNGs at two sizes;
 - with --only soak: minutes of heavy load under every upstream fault (tools/soak.py).
 
     python -m tools.benchmark [--latency 1.0] [--rounds 4] [--only event-loop]
     python -m tools.benchmark --only capacity --slots 48
+    python -m tools.benchmark --only cpu --rounds 3
 """
 
 import argparse
@@ -363,6 +365,81 @@ def memory_run(
     return idle[0], peaks[0], idle[1], peaks[1]
 
 
+# Ten PNGs at the gpt-image-2 build's two heaviest common sizes, for the CPU table.
+CPU_SIZES = {"1536x1024": "3:2", "3840x2160": "3840x2160"}
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user and system, all threads) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def sdk_into_files(base_url: str, size: str, directory: Path) -> tuple[float, int]:
+    """The openai SDK called directly for ten PNGs at `size`, each decoded and written
+    to a file: (CPU seconds of this process, bytes of base64 in the answer)."""
+    client = openai.AsyncOpenAI(api_key=KEY, base_url=base_url, timeout=600)
+    started = time.process_time()
+    response = await client.images.generate(
+        model="gpt-image-2", prompt=REQUEST["prompt"], n=10, size=size, output_format="png"
+    )  # type: ignore[call-overload]  # any WxH on the GPT Image 2 line
+    answer_bytes = 0
+    for index, image in enumerate(response.data or []):
+        answer_bytes += len(image.b64_json or "")
+        (directory / f"output_{index}.png").write_bytes(base64.b64decode(image.b64_json or ""))
+    cpu = time.process_time() - started
+    await client.close()
+    return cpu, answer_bytes
+
+
+def cpu_table(rounds: int) -> list[str]:
+    """The worker's CPU per MB of answer against the SDK's, for ten PNGs at two sizes:
+    each round runs one prediction through the gpt-image-2 build's server and one
+    SDK call at each size, side by side, so the ratios come from one run."""
+    mb = 1_000_000
+    samples: dict[str, list[tuple[float, float]]] = {size: [] for size in CPU_SIZES}
+    env = {"OPENAI_API_KEY": ""}
+    with (
+        standin(0.0, heavy=True) as url,
+        cog_server(url, env, config=GPT_IMAGE_2_CONFIG) as server,
+        tempfile.TemporaryDirectory() as directory,
+    ):
+        worker = server.worker_pid()
+        for round_ in range(rounds + 1):  # the first round warms up both sides
+            for size, aspect_ratio in CPU_SIZES.items():
+                inputs = {**HEAVY_OUTPUTS, "aspect_ratio": aspect_ratio}
+                before = process_cpu(worker)
+                asyncio.run(through_server(server, 1, 1, inputs))
+                worker_s = process_cpu(worker) - before
+                sdk_s, answer_bytes = asyncio.run(sdk_into_files(url, size, Path(directory)))
+                if round_:
+                    samples[size].append((worker_s / answer_bytes * mb, sdk_s / answer_bytes * mb))
+    rows = [
+        f"CPU per MB of answer (base64), ten PNGs of the stand-in's noise, {rounds} rounds: "
+        "the worker serving one prediction, and the openai SDK called directly, decoding "
+        "and writing the same images to files (ms per MB; median, and lowest to highest):",
+        "",
+        "| size | worker (ms/MB) | SDK (ms/MB) | worker / SDK |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for size, pairs in samples.items():
+        worker_ms = [1000 * worker for worker, _ in pairs]
+        sdk_ms = [1000 * sdk for _, sdk in pairs]
+        ratios = [worker / sdk for worker, sdk in pairs]
+        rows.append(
+            f"| {size} | {_spread(worker_ms, '.1f')} | {_spread(sdk_ms, '.1f')} "
+            f"| {_spread(ratios, '.2f')} |"
+        )
+    small, large = ([worker for worker, _ in samples[size]] for size in CPU_SIZES)
+    per_byte = [big / little for big, little in zip(large, small, strict=True)]
+    rows += ["", f"3840x2160 against 1536x1024, per byte, worker: {_spread(per_byte, '.2f')}x."]
+    return rows
+
+
+def _spread(values: list[float], spec: str) -> str:
+    return f"{statistics.median(values):{spec}} ({min(values):{spec}} to {max(values):{spec}})"
+
+
 def cold_start_table(times: int) -> list[str]:
     with standin(0.0) as url:
         starts = []
@@ -505,6 +582,7 @@ def main() -> None:
             "capacity",
             "cold-start",
             "event-loop",
+            "cpu",
             "soak",
         ],
     )
@@ -525,6 +603,7 @@ def main() -> None:
         ),
         "cold-start": lambda: cold_start_table(5),
         "event-loop": event_loop_table,
+        "cpu": lambda: cpu_table(args.rounds),
         # Not in the default run: minutes of faults. --only soak.
         "soak": lambda: run_soak(
             args.soak_seconds, max_concurrency, 10, date.today(), timeout=20
