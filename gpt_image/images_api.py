@@ -68,12 +68,20 @@ NOT_GATEWAY_HEADERS = {
 # RFC 9110: a header name is a token; a value is visible characters, spaces and tabs.
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 HEADER_VALUE = re.compile(r"[\x20-\x7e\t]+")
-# Headers whose values are credentials, never to be shown (the SDK redacts
-# "authorization" and "api-key" from its logs by name alike).
-# "x-portkey-api-key" is one, "x-portkey-provider" is not.
-CREDENTIAL_NAME = re.compile(
-    r"(?i)(?:^|[-_])(?:auth|authorization|key|apikey|token|secret|password|cookie|signature)"
-    r"(?:$|[-_])"
+# Gateway headers whose values are switches and names, not secrets, left in messages
+# so that a word such as "openai" or "true" is not redacted everywhere: Cloudflare
+# AI Gateway's cache and log settings (seconds, milliseconds, true or false),
+# Helicone's cache switch, Portkey's provider name. Every other header's value may
+# be a credential, whatever its name ("X-Tenant-Pass"), and is never shown.
+SHOWN_GATEWAY_HEADERS = frozenset(
+    {
+        "cf-aig-cache-ttl",
+        "cf-aig-skip-cache",
+        "cf-aig-collect-log",
+        "cf-aig-request-timeout",
+        "helicone-cache-enabled",
+        "x-portkey-provider",
+    }
 )
 
 
@@ -155,9 +163,14 @@ def gateway_headers() -> dict[str, str]:
 
 
 def gateway_secrets() -> tuple[str, ...]:
-    """The credentials among the gateway's headers, whole and after their scheme
-    ("Bearer <token>"): what must be redacted like the caller's key."""
-    values = [v for name, v in gateway_headers().items() if CREDENTIAL_NAME.search(name)]
+    """The values of the gateway's headers, whole and after their scheme ("Bearer
+    <token>"), but those of SHOWN_GATEWAY_HEADERS: what must be redacted like the
+    caller's key."""
+    values = [
+        value
+        for name, value in gateway_headers().items()
+        if name.lower() not in SHOWN_GATEWAY_HEADERS
+    ]
     return (*values, *(value.partition(" ")[2] for value in values))
 
 

@@ -189,6 +189,8 @@ class Gateway:
 
     keys: frozenset[str] = frozenset()
     headers: dict[str, str] = field(default_factory=dict)
+    # Refuses every request, quoting each header it got, as a gateway's debug mode may.
+    quotes_headers: bool = False
 
 
 @dataclass(frozen=True)
@@ -616,6 +618,9 @@ def _check_gateway(gateway: Gateway, headers: dict[str, str]) -> None:
     """Refuse as a gateway does. Like some gateways, it echoes what it received
     (a header whole, a key masked the way LiteLLM masks it), so tests can prove
     that the package never passes either on."""
+    if gateway.quotes_headers:
+        quoted = "; ".join(f"{name}: {value}" for name, value in headers.items())
+        raise OpenAIError(403, f"Forbidden. Request headers: {quoted}", type="auth_error")
     for name, value in gateway.headers.items():
         received = headers.get(name.lower())
         if received != value:
