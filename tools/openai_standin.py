@@ -264,6 +264,7 @@ FAULT_PLANS: dict[str, tuple[str, ...]] = {
     # What gateways and newer models do to `usage` (openai-python 3.54 images_response.py).
     "usage-trimmed": ("usage-trimmed",),  # no input_tokens, no text_tokens in its details
     "text-out": ("text-out",),  # output_tokens_details splits the output: some of it text
+    "text-out-total-trimmed": ("text-out-total-trimmed",),  # that split, no output_tokens
 }
 # The text tokens in a "text-out" answer's output.
 TEXT_OUTPUT_TOKENS = 120
@@ -963,7 +964,7 @@ def _change_usage(usage: dict[str, Any], step: str) -> None:
     """What some answers report instead of the full usage."""
     if step == "usage-trimmed":
         del usage["input_tokens"], usage["input_tokens_details"]["text_tokens"]
-    elif step == "text-out":
+    elif step in ("text-out", "text-out-total-trimmed"):
         usage["output_tokens"] += TEXT_OUTPUT_TOKENS
         usage["total_tokens"] += TEXT_OUTPUT_TOKENS
         image_tokens = usage["output_tokens"] - TEXT_OUTPUT_TOKENS
@@ -971,6 +972,8 @@ def _change_usage(usage: dict[str, Any], step: str) -> None:
             "image_tokens": image_tokens,
             "text_tokens": TEXT_OUTPUT_TOKENS,
         }
+        if step == "text-out-total-trimmed":
+            del usage["output_tokens"]
 
 
 def _effective_safety_identifier(params: dict[str, Any]) -> dict[str, str]:
