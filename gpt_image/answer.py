@@ -98,7 +98,7 @@ async def read_answer(response: AsyncAPIResponse[Any], directory: Path, expected
         async for chunk in response.iter_bytes():
             await reader.feed(chunk)
         await reader.finish()
-    except (ijson.JSONError, BrokenJson, httpx2.TransportError) as error:
+    except (ijson.JSONError, BrokenJson, httpx2.TransportError, httpx2.DecodingError) as error:
         return _broken_off(error, files, expected)
     except BaseException:
         files.discard()  # cancelled or failed: no half set is left behind
@@ -195,6 +195,8 @@ def _broken_off(error: Exception, files: ImageFiles, expected: int) -> Answer:
     """Images that arrived whole before the answer broke off are kept: OpenAI made them."""
     if isinstance(error, ijson.JSONError | BrokenJson):
         what = "OpenAI answered with broken JSON"
+    elif isinstance(error, httpx2.DecodingError):
+        what = "OpenAI's answer could not be decompressed"
     elif isinstance(error, httpx2.TimeoutException):
         what = "OpenAI's answer stopped coming for longer than OPENAI_TIMEOUT"
     else:

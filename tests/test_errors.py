@@ -284,6 +284,22 @@ def test_answer_cut_before_any_image_is_sent_again(
     )
 
 
+def test_answer_whose_compression_is_damaged_is_sent_again(
+    errors_server: CogServer, openai: StandIn
+) -> None:
+    """Nothing readable arrived: like an answer broken off before its first image."""
+    headers = {"content-type": "application/json", "content-encoding": "gzip"}
+    openai.fail_next(200, b"\x1f\x8b\x08\x00 not really gzip", headers=headers)
+    result = predict(errors_server)
+    assert result["status"] == "succeeded", result.get("error")
+    assert len(openai.requests) == 2
+    (line,) = [line for line in result["logs"].splitlines() if "sending the request" in line]
+    assert line == (
+        "OpenAI's answer could not be decompressed before its first image; sending the "
+        "request again. OpenAI may have billed the broken attempt."
+    )
+
+
 def test_answer_cut_before_any_image_every_time_fails_clearly(
     errors_server: CogServer, openai: StandIn
 ) -> None:
