@@ -1,6 +1,7 @@
 """Write the images of OpenAI's answer to files as they arrive, byte for byte."""
 
 import binascii
+import contextlib
 import os
 import re
 import shutil
@@ -209,6 +210,10 @@ class OutputDirs:
         try:
             yield directory
         finally:
+            # Its age counts from now, when cog gets the files, not from their last
+            # write: an answer may stall for minutes after its last whole image.
+            with contextlib.suppress(FileNotFoundError):  # failed: already removed
+                os.utime(directory)
             self._writing.discard(directory)
 
     def prune(self) -> None:

@@ -167,6 +167,15 @@ def test_a_directory_being_written_is_never_pruned(tmp_path: Path) -> None:
     assert not writing.exists()
 
 
+def test_the_last_minute_counts_from_the_hand_over_not_the_last_write(tmp_path: Path) -> None:
+    """An answer that stalled after its last whole image: cog reads its files only now."""
+    dirs = OutputDirs(tmp_path, keep_seconds=600, keep_bytes=0)
+    with dirs.new() as directory:
+        aged(directory, 120, 1000)
+    dirs.prune()
+    assert directory.exists()
+
+
 def test_pruning_runs_in_the_pool_at_most_every_interval(tmp_path: Path) -> None:
     dirs = OutputDirs(tmp_path, keep_seconds=0)
     first = aged(made(dirs), 3600)
