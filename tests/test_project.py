@@ -28,6 +28,14 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert f"\n{ci_command}\n" in readme
 
 
+def test_readme_puts_no_key_on_a_command_line() -> None:
+    """It tells readers never to: `ps` shows a process's arguments to every user."""
+    readme = (PROJECT_DIR / "README.md").read_text()
+    blocks = re.findall(r"```console\n(.*?)```", readme, re.DOTALL)
+    commands = [line for block in blocks for line in block.splitlines()]
+    assert [line for line in commands if re.search(r"openai_api_key\W+sk-", line)] == []
+
+
 def test_dockerignore_keeps_the_image_to_what_it_runs() -> None:
     lines = Path(PROJECT_DIR / ".dockerignore").read_text().splitlines()
     ignored = {line for line in lines if line and not line.startswith("#")}
