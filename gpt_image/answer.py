@@ -1,6 +1,6 @@
-"""Read OpenAI's answer as it arrives: each image is written to its file as soon as
-its base64 is complete, so a prediction holds about one image at a time, never the
-whole answer (ten 1536x1024 PNGs are 63 MB of JSON).
+"""Read OpenAI's answer as it arrives: each image's base64 is decoded into its file
+as it comes, so a prediction holds about a megabyte of it at a time, never a whole
+image nor the whole answer (ten 3840x2160 PNGs can be 330 MB of JSON).
 
 An answer that breaks off before its first whole image is sent again, as the SDK
 would retry it if it read the body itself, unless it stopped coming in time: a
