@@ -567,6 +567,13 @@ def main() -> None:
     parser.add_argument("--overhead-count", type=int, default=300)
     parser.add_argument("--soak-seconds", type=float, default=180)
     parser.add_argument(
+        "--soak-timeout",
+        type=float,
+        default=20,
+        help="the soak server's OPENAI_TIMEOUT: a request past it is not sent again, so "
+        "it must outlast the stand-in's heavy answers on a loaded machine",
+    )
+    parser.add_argument(
         "--slots", type=int, help="slots for the capacity table (default: cog.yaml's)"
     )
     parser.add_argument(
@@ -610,7 +617,7 @@ def main() -> None:
         "cpu": lambda: cpu_table(args.rounds),
         # Not in the default run: minutes of faults. --only soak.
         "soak": lambda: run_soak(
-            args.soak_seconds, max_concurrency, 10, date.today(), timeout=20
+            args.soak_seconds, max_concurrency, 10, date.today(), timeout=args.soak_timeout
         ).table(),
     }
     for name in args.only or [name for name in tables if name != "soak"]:
