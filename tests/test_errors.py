@@ -16,8 +16,9 @@ from tests.conftest import API_KEY, decode_data_uri, wait_for
 from tools.cog_server import CogServer
 from tools.openai_standin import DROP_CONNECTION, CutShort, StandIn
 
-# The errors server gives up fast: one retry, one second per attempt.
-TIMEOUT, RETRIES = 1, 1
+# The errors server gives up fast: one retry, two seconds per attempt (a request
+# past them is not sent again, so a loaded machine must not reach them by chance).
+TIMEOUT, RETRIES = 2, 1
 # cog puts this before every error message; what follows is the package's own.
 COG_PREFIX = "Prediction failed: Async prediction failed: PredictionError: "
 
@@ -359,9 +360,9 @@ def test_a_request_past_the_timeout_is_sent_once(errors_server: CogServer, opena
     openai.latency = TIMEOUT + 1
     message = failure_message(predict(errors_server))
     assert message == (
-        "OpenAI did not answer within 1 seconds, and the request was not sent again: OpenAI "
-        "may still have made the images and billed them. Check your usage before trying "
-        "again, or allow longer with OPENAI_TIMEOUT."
+        f"OpenAI did not answer within {TIMEOUT} seconds, and the request was not sent again: "
+        "OpenAI may still have made the images and billed them. Check your usage before "
+        "trying again, or allow longer with OPENAI_TIMEOUT."
     )
     assert len(openai.requests) == 1
     assert_still_serving(errors_server, openai)
