@@ -28,11 +28,14 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert f"\n{ci_command}\n" in readme
 
 
-def test_readme_puts_no_key_on_a_command_line() -> None:
-    """It tells readers never to: `ps` shows a process's arguments to every user."""
-    readme = (PROJECT_DIR / "README.md").read_text()
-    blocks = re.findall(r"```console\n(.*?)```", readme, re.DOTALL)
-    commands = [line for block in blocks for line in block.splitlines()]
+def test_no_document_puts_a_key_on_a_command_line() -> None:
+    """The README tells readers never to: `ps` shows a process's arguments to every user."""
+    commands = [
+        line
+        for document in [PROJECT_DIR / "README.md", *sorted((PROJECT_DIR / "docs").glob("*.md"))]
+        for block in re.findall(r"```console\n(.*?)```", document.read_text(), re.DOTALL)
+        for line in block.splitlines()
+    ]
     assert [line for line in commands if re.search(r"openai_api_key\W+sk-", line)] == []
 
 
