@@ -30,6 +30,14 @@ COGLET_CANCEL_WORDS = re.compile(r"(?<=cancel)l(?=ed)|(?<=Cancel)l(?=edError)")
 OPENAI_HOST = "api.openai.com"
 
 
+class AnswerTimedOut(openai.APITimeoutError):
+    """OpenAI got the whole request but did not answer within OPENAI_TIMEOUT.
+
+    It answers only once the images are made, so it may still make them and bill
+    them: such a request is never sent again.
+    """
+
+
 class PredictionError(Exception):
     """A failure the caller can act on; the message is written for them.
 
@@ -94,9 +102,16 @@ def explain_api_error(
 ) -> str:
     """One or two sentences for an error the openai SDK raised."""
     retries = _retries(client.max_retries)
-    if isinstance(error, openai.APITimeoutError):
+    seconds = _seconds(client.timeout)
+    if isinstance(error, AnswerTimedOut):
         return (
-            f"OpenAI did not answer within {_seconds(client.timeout)} seconds ({retries}). "
+            f"OpenAI did not answer within {seconds} seconds, and the request was not sent "
+            "again: OpenAI may still have made the images and billed them. Check your usage "
+            "before trying again, or allow longer with OPENAI_TIMEOUT."
+        )
+    if isinstance(error, openai.APITimeoutError):  # connecting or sending: nothing was made
+        return (
+            f"Could not send the request to OpenAI within {seconds} seconds ({retries}). "
             "Try again, or allow longer with OPENAI_TIMEOUT."
         )
     if isinstance(error, openai.APIConnectionError):

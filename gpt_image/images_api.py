@@ -11,10 +11,11 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, ExitStack, asynccontextmanager
 from typing import Any, TypeVar
 
-from openai import AsyncAPIResponse, AsyncOpenAI
+import httpx2
+from openai import AsyncAPIResponse, AsyncOpenAI, DefaultAsyncHttpxClient
 from openai.types import ImagesResponse
 
-from gpt_image.errors import PredictionError, is_openai, without_credentials
+from gpt_image.errors import AnswerTimedOut, PredictionError, is_openai, without_credentials
 from gpt_image.inputs import InputImage
 from gpt_image.request import (
     ImageOptions,
@@ -30,8 +31,10 @@ from gpt_image.settings import SettingError, setting
 RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
 # Seconds to wait for each attempt: a high-quality 1536x1024 image can take two minutes.
 DEFAULT_TIMEOUT = 300.0
-# The SDK retries 408, 409, 429, 5xx and connection errors, honouring retry-after.
-# A failed request is not billed, so retrying costs nothing.
+# The SDK retries 408, 409, 429, 5xx, failed connections and requests it could not
+# send in time, honouring retry-after: none of these made an image, so none is
+# billed. A request OpenAI got but did not answer in time is not retried
+# (TimeoutsNotResent).
 DEFAULT_MAX_RETRIES = 2
 # The shared client never sends this: every prediction uses its caller's key.
 NO_KEY = "no-key-set-use-a-predictions-own-key"
@@ -65,12 +68,20 @@ NOT_GATEWAY_HEADERS = {
 # RFC 9110: a header name is a token; a value is visible characters, spaces and tabs.
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 HEADER_VALUE = re.compile(r"[\x20-\x7e\t]+")
-# Headers whose values are credentials, never to be shown (the SDK redacts
-# "authorization" and "api-key" from its logs by name alike).
-# "x-portkey-api-key" is one, "x-portkey-provider" is not.
-CREDENTIAL_NAME = re.compile(
-    r"(?i)(?:^|[-_])(?:auth|authorization|key|apikey|token|secret|password|cookie|signature)"
-    r"(?:$|[-_])"
+# Gateway headers whose values are switches and names, not secrets, left in messages
+# so that a word such as "openai" or "true" is not redacted everywhere: Cloudflare
+# AI Gateway's cache and log settings (seconds, milliseconds, true or false),
+# Helicone's cache switch, Portkey's provider name. Every other header's value may
+# be a credential, whatever its name ("X-Tenant-Pass"), and is never shown.
+SHOWN_GATEWAY_HEADERS = frozenset(
+    {
+        "cf-aig-cache-ttl",
+        "cf-aig-skip-cache",
+        "cf-aig-collect-log",
+        "cf-aig-request-timeout",
+        "helicone-cache-enabled",
+        "x-portkey-provider",
+    }
 )
 
 
@@ -97,7 +108,12 @@ def make_client() -> AsyncOpenAI:
     )
     headers = gateway_headers()
     _forget_operator_identity()
-    client = AsyncOpenAI(api_key=NO_KEY, timeout=timeout, max_retries=max_retries)
+    client = AsyncOpenAI(
+        api_key=NO_KEY,
+        timeout=timeout,
+        max_retries=max_retries,
+        http_client=TimeoutsNotResent(timeout=timeout),
+    )
     if not headers:
         return client
     where = without_credentials(client.base_url)
@@ -109,6 +125,20 @@ def make_client() -> AsyncOpenAI:
         return client
     print(f"{GATEWAY_HEADERS}: sending {', '.join(headers)} with every request to {where}")
     return client.with_options(default_headers=headers)
+
+
+class TimeoutsNotResent(DefaultAsyncHttpxClient):
+    """The SDK's own HTTP client, except that a request sent whole but not answered
+    within the timeout ends as AnswerTimedOut, which the SDK passes on without
+    sending it again: OpenAI answers only once the images are made, so it may still
+    make them, and bill them, whatever the SDK does. A request that timed out
+    connecting or sending reached no model, and the SDK still retries it."""
+
+    async def send(self, request: httpx2.Request, **kwargs: Any) -> httpx2.Response:
+        try:
+            return await super().send(request, **kwargs)
+        except httpx2.ReadTimeout as error:  # waiting for the answer's first bytes
+            raise AnswerTimedOut(request) from error
 
 
 def gateway_headers() -> dict[str, str]:
@@ -133,9 +163,14 @@ def gateway_headers() -> dict[str, str]:
 
 
 def gateway_secrets() -> tuple[str, ...]:
-    """The credentials among the gateway's headers, whole and after their scheme
-    ("Bearer <token>"): what must be redacted like the caller's key."""
-    values = [v for name, v in gateway_headers().items() if CREDENTIAL_NAME.search(name)]
+    """The values of the gateway's headers, whole and after their scheme ("Bearer
+    <token>"), but those of SHOWN_GATEWAY_HEADERS: what must be redacted like the
+    caller's key."""
+    values = [
+        value
+        for name, value in gateway_headers().items()
+        if name.lower() not in SHOWN_GATEWAY_HEADERS
+    ]
     return (*values, *(value.partition(" ")[2] for value in values))
 
 

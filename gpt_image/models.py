@@ -88,8 +88,9 @@ class ModelInfo:
 
 # gpt-image-2: OpenAI's model page, as quoted by litellm and llm-prices. The 2.5 and
 # 2.6 models: the same price in those third-party tables only. OpenAI publishes no
-# text-output price for the line; assumed to be gpt-image-1.5's ($10).
-GPT_IMAGE_2_PRICES = Prices(5.00, 8.00, 30.00, text_output=10.00)
+# text-output price for the line, so text out counts at the image price, as for
+# gpt-image-1-mini.
+GPT_IMAGE_2_PRICES = Prices(5.00, 8.00, 30.00)
 
 # OpenAI's deprecations page, notice of 2026-06-02; openai-python 3.54 image_model.py.
 GPT_IMAGE_1_SHUTDOWN = Shutdown(

@@ -1,8 +1,9 @@
 """Write the images of OpenAI's answer to files as they arrive, byte for byte."""
 
-import base64
 import binascii
+import contextlib
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from gpt_image.blocking import run_blocking, start_blocking
 from gpt_image.errors import PredictionError
@@ -24,18 +26,25 @@ KEEP_SECONDS = 600
 KEEP_BYTES = 2_000_000_000
 MIN_KEEP_SECONDS = 60
 PRUNE_INTERVAL = 10
-# Base64 is decoded this many characters at a time (a multiple of 4), so no single
-# step holds the interpreter for long: about 4 ms each.
+# Base64 is decoded this many characters at a time, off the event loop: few enough
+# hand-overs to the thread pool, and no single step holds the interpreter for long
+# (about 1 ms each).
 DECODE_CHARS = 1024 * 1024
+CONTROL_CHARACTER = re.compile(rb"[\x00-\x1f]")
 
 
 class OutputError(PredictionError):
     """OpenAI answered, but not with the images it promised."""
 
 
+class BrokenJson(OutputError):
+    """An image's base64 held a control character, which no JSON string may hold:
+    the answer is broken, not only the image."""
+
+
 class ImageFiles:
-    """One prediction's images, each written to directory/output_<i>.<format> as it
-    arrives.
+    """One prediction's images, each written to directory/output_<i>.<format> as its
+    base64 arrives, piece by piece: begin(), write() as often as pieces come, end().
 
     The bytes are never re-encoded: that would strip the C2PA provenance metadata
     OpenAI embeds. The extension is the image's real format. OpenAI bills every
@@ -47,12 +56,26 @@ class ImageFiles:
         self.directory = directory
         self.paths: list[Path] = []
         self.notes: list[str] = []
-        self.received = 0
+        self.received = 0  # images whose base64 arrived whole
+        self._image: _PartialImage | None = None
 
-    async def add(self, b64_json: str) -> None:
-        """Decode and write one image off the event loop; an unreadable one is noted."""
+    async def begin(self) -> None:
+        self._image = _PartialImage(self.directory / f"output_{len(self.paths)}.partial")
+
+    async def write(self, base64_piece: bytes) -> None:
+        """Decoded DECODE_CHARS at a time, off the event loop."""
+        assert self._image is not None
+        image = self._image
+        image.pending += base64_piece
+        if len(image.pending) >= DECODE_CHARS:
+            await run_blocking(image.decode, final=False)
+
+    async def end(self) -> None:
+        """The image's base64 is whole: its file appears, or a note says it was unreadable."""
+        assert self._image is not None
+        path = await run_blocking(self._image.finish)
+        self._image = None
         self.received += 1
-        path = await run_blocking(self._write, b64_json)
         if path is None:
             self.notes.append(
                 f"OpenAI returned image {self.received} in an unreadable form; left out."
@@ -62,6 +85,7 @@ class ImageFiles:
 
     def finish(self, expected: int) -> tuple[list[Path], list[str]]:
         """The files, and a note for each image asked for but not returned."""
+        self._abandon()
         if not self.paths:
             self.discard()
             if self.received == 0:
@@ -78,25 +102,62 @@ class ImageFiles:
         return self.paths, self.notes
 
     def discard(self) -> None:
+        self._abandon()
         shutil.rmtree(self.directory, ignore_errors=True)
 
-    def _write(self, b64_json: str) -> Path | None:
-        """Write whole or not at all: a file appears under its name only once complete."""
-        partial = self.directory / f"output_{len(self.paths)}.partial"
+    def _abandon(self) -> None:
+        """An image the answer broke off inside leaves no file."""
+        if self._image is not None:
+            self._image.remove()
+            self._image = None
+
+
+class _PartialImage:
+    """One image while its base64 arrives: written whole or not at all, since a file
+    appears under its name only once complete."""
+
+    def __init__(self, partial: Path) -> None:
+        self.partial = partial
+        self.pending = bytearray()  # base64 not decoded yet
+        self.file: BinaryIO | None = None
+        self.readable = True
+
+    def decode(self, final: bool) -> None:
+        """Decode what is pending into the file, all of it if final, else whole quads."""
+        whole = len(self.pending) if final else len(self.pending) // 4 * 4
+        piece = self.pending[:whole]
+        del self.pending[:whole]
+        if not self.readable:
+            return
         try:
-            with partial.open("wb") as file:
-                for start in range(0, len(b64_json), DECODE_CHARS):
-                    piece = b64_json[start : start + DECODE_CHARS]
-                    file.write(base64.b64decode(piece, validate=True))
+            data = binascii.a2b_base64(piece, strict_mode=True)
         except binascii.Error:
-            partial.unlink()
-            return None
-        with partial.open("rb") as file:
-            image_format = sniff_format(file.read(16))
+            if CONTROL_CHARACTER.search(piece):
+                raise BrokenJson("OpenAI answered with broken JSON. Try again.") from None
+            self.readable = False
+            return
+        if self.file is None:
+            self.file = self.partial.open("wb")
+        self.file.write(data)
+
+    def finish(self) -> Path | None:
+        """The image's file, or None (and no file) if it is not a readable image."""
+        self.decode(final=True)
+        if self.file is not None:
+            self.file.close()
+        image_format = None
+        if self.readable and self.file is not None:
+            with self.partial.open("rb") as file:
+                image_format = sniff_format(file.read(16))
         if image_format is None:
-            partial.unlink()
+            self.partial.unlink(missing_ok=True)
             return None
-        return partial.replace(partial.with_suffix(f".{image_format}"))
+        return self.partial.replace(self.partial.with_suffix(f".{image_format}"))
+
+    def remove(self) -> None:
+        if self.file is not None:
+            self.file.close()
+        self.partial.unlink(missing_ok=True)
 
 
 def kept_output_bytes() -> int:
@@ -149,6 +210,10 @@ class OutputDirs:
         try:
             yield directory
         finally:
+            # Its age counts from now, when cog gets the files, not from their last
+            # write: an answer may stall for minutes after its last whole image.
+            with contextlib.suppress(FileNotFoundError):  # failed: already removed
+                os.utime(directory)
             self._writing.discard(directory)
 
     def prune(self) -> None:

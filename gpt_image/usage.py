@@ -22,14 +22,9 @@ class Tokens:
     image_in: int | None
     input: int | None  # all input tokens
     output: int | None  # all output tokens
+    image_out: int | None  # of the output, images
     text_out: int | None  # of the output, text (0 when the answer has no split)
     total: int | None
-
-    @property
-    def image_out(self) -> int | None:
-        if self.output is None or self.text_out is None:
-            return None
-        return self.output - self.text_out
 
 
 def token_counts(response: ImagesResponse) -> Tokens | None:
@@ -40,13 +35,23 @@ def token_counts(response: ImagesResponse) -> Tokens | None:
     details_in = getattr(usage, "input_tokens_details", None)
     details_out = getattr(usage, "output_tokens_details", None)
     output = _count(usage, "output_tokens")
-    # Without a split of the output, all of it is image tokens, as for gpt-image-1.
-    text_out = _count(details_out, "text_tokens") if details_out is not None else 0
+    if details_out is None:
+        # Without a split of the output, all of it is image tokens, as for gpt-image-1.
+        image_out, text_out = output, 0
+    else:
+        image_out = _count(details_out, "image_tokens")
+        text_out = _count(details_out, "text_tokens")
+        # Where a gateway trimmed one count, the other two give it.
+        if image_out is None and output is not None and text_out is not None:
+            image_out = output - text_out
+        if output is None and image_out is not None and text_out is not None:
+            output = image_out + text_out
     return Tokens(
         text_in=_count(details_in, "text_tokens"),
         image_in=_count(details_in, "image_tokens"),
         input=_count(usage, "input_tokens"),
         output=output,
+        image_out=image_out,
         text_out=text_out,
         total=_count(usage, "total_tokens"),
     )
@@ -112,7 +117,9 @@ def _tokens_line(tokens: Tokens) -> str:
     elif tokens.input is not None:
         parts.append(f"{tokens.input} in")
     if tokens.text_out:  # reported, and not zero
-        parts += [f"{tokens.image_out} image out", f"{tokens.text_out} text out"]
+        if tokens.image_out is not None:
+            parts.append(f"{tokens.image_out} image out")
+        parts.append(f"{tokens.text_out} text out")
     elif tokens.output is not None:
         parts.append(f"{tokens.output} out")
     if not parts:

@@ -11,9 +11,9 @@ from tests.conftest import API_KEY, wait_for
 from tools.cog_server import CogServer
 from tools.openai_standin import TEXT_OUTPUT_TOKENS, StandIn
 
-# What the default model costs, USD per million tokens: text in, image out, and text
-# out (OpenAI publishes none for the GPT Image 2 line; assumed to be gpt-image-1.5's).
-TEXT_IN, IMAGE_OUT, TEXT_OUT = 5.00, 30.00, 10.00
+# What the default model costs, USD per million tokens: text in and image out. OpenAI
+# publishes no text-out price for the GPT Image 2 line: it counts at the image price.
+TEXT_IN, IMAGE_OUT = 5.00, 30.00
 # Traces of an exception nobody handled, which a cancellation must not leave.
 UNHANDLED = ("Traceback", "never retrieved", "aclose()", "Exception ignored")
 
@@ -65,8 +65,12 @@ def test_trimmed_usage_never_fails_a_prediction(server: CogServer, openai: Stand
     assert result["metrics"]["token_output_count"] == 1056
 
 
-def test_text_output_tokens_are_priced_at_the_text_rate(server: CogServer, openai: StandIn) -> None:
-    prompt = "a fox [fault:text-out]"
+@pytest.mark.parametrize("fault", ["text-out", "text-out-total-trimmed"])
+def test_text_output_tokens_are_priced_at_the_image_rate_where_none_is_published(
+    server: CogServer, openai: StandIn, fault: str
+) -> None:
+    """Also when a gateway trimmed output_tokens but kept its split."""
+    prompt = f"a fox [fault:{fault}]"
     result = succeeded(predict(server, prompt, quality="medium"))
     text_in = len(prompt) // 4
     image_out = 1056
@@ -75,10 +79,12 @@ def test_text_output_tokens_are_priced_at_the_text_rate(server: CogServer, opena
         f"Tokens: {text_in} text in, 0 image in, {image_out} image out, "
         f"{TEXT_OUTPUT_TOKENS} text out"
     )
-    cost = (text_in * TEXT_IN + image_out * IMAGE_OUT + TEXT_OUTPUT_TOKENS * TEXT_OUT) / 1e6
+    cost = (text_in * TEXT_IN + (image_out + TEXT_OUTPUT_TOKENS) * IMAGE_OUT) / 1e6
     (estimate,) = lines_with(result, "Estimated cost:")
     assert estimate.startswith(f"Estimated cost: ${cost:.4f} on your OpenAI account")
-    assert estimate.endswith("$30.00 image out, $10.00 text out).")
+    assert estimate.endswith(
+        "$30.00 image out, text out at the image price, since none is published)."
+    )
     assert result["metrics"]["token_output_count"] == image_out + TEXT_OUTPUT_TOKENS
 
 

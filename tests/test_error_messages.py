@@ -73,9 +73,9 @@ CASES = [
         "OpenAI had a server error (502) after 2 retries. Try again later.",
     ),
     (
-        openai.APITimeoutError(REQUEST),
-        "OpenAI did not answer within 600 seconds (after 2 retries). Try again, or allow longer "
-        "with OPENAI_TIMEOUT.",
+        openai.APITimeoutError(REQUEST),  # connecting or sending: retried
+        "Could not send the request to OpenAI within 600 seconds (after 2 retries). Try again, "
+        "or allow longer with OPENAI_TIMEOUT.",
     ),
     (
         openai.APIConnectionError(request=REQUEST),

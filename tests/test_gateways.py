@@ -131,3 +131,29 @@ def test_a_header_value_the_gateway_echoes_is_redacted(
         f"The gateway at {at_gateway.base_url}/ refused the request (401): Unauthorized: header "
         f"{HEADER} is missing or wrong (received '[redacted]')."
     )
+
+
+# Headers whose names say nothing of being credentials, and one shown as a setting.
+UNNAMED_SECRETS = {"X-Authentication": "tenant-7f3a9c2e", "X-Tenant-Pass": "hunter2"}
+SHOWN = {"cf-aig-cache-ttl": "3600"}
+
+
+@pytest.fixture(scope="module")
+def more_headers(gateway: StandIn) -> Iterator[CogServer]:
+    lines = [f"{name}: {value}" for name, value in {**UNNAMED_SECRETS, **SHOWN}.items()]
+    yield from gateway_server(gateway, OPENAI_GATEWAY_HEADERS="\n".join([SETTING, *lines]))
+
+
+def test_a_gateway_quoting_every_header_shows_no_value(
+    more_headers: CogServer, at_gateway: StandIn
+) -> None:
+    at_gateway.gateway = Gateway(frozenset(GATEWAY_KEYS), HEADERS, quotes_headers=True)
+    result = predict(more_headers, "sk-1234")
+    message = failure_message(result)
+    assert message.startswith(f"The gateway at {at_gateway.base_url}/ refused the request (403)")
+    for name, value in {**HEADERS, **UNNAMED_SECRETS}.items():
+        assert f"{name.lower()}: [redacted]" in message
+        assert value.split()[-1] not in json.dumps(result)
+        assert value.split()[-1] not in more_headers.logs()
+    assert "cf-aig-cache-ttl: 3600" in message  # a setting, not a secret
+    assert "authorization: Bearer [redacted]" in message  # the caller's key

@@ -28,13 +28,20 @@ def b64(image: bytes) -> str:
     return base64.b64encode(image).decode()
 
 
+# What the network hands over at a time, at most.
+PIECE = 64 * 1024
+
+
 def saved(directory: Path, expected: int, *images: str) -> tuple[list[Path], list[str]]:
     """Feed base64 images to ImageFiles as an answer delivers them; return finish()."""
 
     async def feed() -> tuple[list[Path], list[str]]:
         files = ImageFiles(directory)
         for image in images:
-            await files.add(image)
+            await files.begin()
+            for start in range(0, len(image), PIECE):
+                await files.write(image[start : start + PIECE].encode())
+            await files.end()
         return files.finish(expected)
 
     return asyncio.run(feed())
@@ -158,6 +165,15 @@ def test_a_directory_being_written_is_never_pruned(tmp_path: Path) -> None:
         assert writing.exists()
     dirs.prune()
     assert not writing.exists()
+
+
+def test_the_last_minute_counts_from_the_hand_over_not_the_last_write(tmp_path: Path) -> None:
+    """An answer that stalled after its last whole image: cog reads its files only now."""
+    dirs = OutputDirs(tmp_path, keep_seconds=600, keep_bytes=0)
+    with dirs.new() as directory:
+        aged(directory, 120, 1000)
+    dirs.prune()
+    assert directory.exists()
 
 
 def test_pruning_runs_in_the_pool_at_most_every_interval(tmp_path: Path) -> None:

@@ -33,6 +33,17 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert len(newcomer) == 2 and all(line.startswith(f"{set_up} && ") for line in newcomer)
 
 
+def test_no_document_puts_a_key_on_a_command_line() -> None:
+    """The README tells readers never to: `ps` shows a process's arguments to every user."""
+    commands = [
+        line
+        for document in [PROJECT_DIR / "README.md", *sorted((PROJECT_DIR / "docs").glob("*.md"))]
+        for block in re.findall(r"```console\n(.*?)```", document.read_text(), re.DOTALL)
+        for line in block.splitlines()
+    ]
+    assert [line for line in commands if re.search(r"openai_api_key\W+sk-", line)] == []
+
+
 def test_dockerignore_keeps_the_image_to_what_it_runs() -> None:
     lines = Path(PROJECT_DIR / ".dockerignore").read_text().splitlines()
     ignored = {line for line in lines if line and not line.startswith("#")}

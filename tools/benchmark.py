@@ -12,10 +12,12 @@ upstream latency, on this machine. Prints Markdown tables:
 - cold start, process start to READY;
 - the event loop: the longest the predictor's loop is held while a heavy edit
   runs, and the worst wait of light predictions beside it;
+- CPU: the worker's per MB of answer against the SDK's, ten PNGs at two sizes;
 - with --only soak: minutes of heavy load under every upstream fault (tools/soak.py).
 
     python -m tools.benchmark [--latency 1.0] [--rounds 4] [--only event-loop]
     python -m tools.benchmark --only capacity --slots 48
+    python -m tools.benchmark --only cpu --rounds 3
 """
 
 import argparse
@@ -368,6 +370,81 @@ def memory_run(
     return idle[0], peaks[0], idle[1], peaks[1]
 
 
+# Ten PNGs at the gpt-image-2 build's two heaviest common sizes, for the CPU table.
+CPU_SIZES = {"1536x1024": "3:2", "3840x2160": "3840x2160"}
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user and system, all threads) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def sdk_into_files(base_url: str, size: str, directory: Path) -> tuple[float, int]:
+    """The openai SDK called directly for ten PNGs at `size`, each decoded and written
+    to a file: (CPU seconds of this process, bytes of base64 in the answer)."""
+    client = openai.AsyncOpenAI(api_key=KEY, base_url=base_url, timeout=600)
+    started = time.process_time()
+    response = await client.images.generate(
+        model="gpt-image-2", prompt=REQUEST["prompt"], n=10, size=size, output_format="png"
+    )  # type: ignore[call-overload]  # any WxH on the GPT Image 2 line
+    answer_bytes = 0
+    for index, image in enumerate(response.data or []):
+        answer_bytes += len(image.b64_json or "")
+        (directory / f"output_{index}.png").write_bytes(base64.b64decode(image.b64_json or ""))
+    cpu = time.process_time() - started
+    await client.close()
+    return cpu, answer_bytes
+
+
+def cpu_table(rounds: int) -> list[str]:
+    """The worker's CPU per MB of answer against the SDK's, for ten PNGs at two sizes:
+    each round runs one prediction through the gpt-image-2 build's server and one
+    SDK call at each size, side by side, so the ratios come from one run."""
+    mb = 1_000_000
+    samples: dict[str, list[tuple[float, float]]] = {size: [] for size in CPU_SIZES}
+    env = {"OPENAI_API_KEY": ""}
+    with (
+        standin(0.0, heavy=True) as url,
+        cog_server(url, env, config=GPT_IMAGE_2_CONFIG) as server,
+        tempfile.TemporaryDirectory() as directory,
+    ):
+        worker = server.worker_pid()
+        for round_ in range(rounds + 1):  # the first round warms up both sides
+            for size, aspect_ratio in CPU_SIZES.items():
+                inputs = {**HEAVY_OUTPUTS, "aspect_ratio": aspect_ratio}
+                before = process_cpu(worker)
+                asyncio.run(through_server(server, 1, 1, inputs))
+                worker_s = process_cpu(worker) - before
+                sdk_s, answer_bytes = asyncio.run(sdk_into_files(url, size, Path(directory)))
+                if round_:
+                    samples[size].append((worker_s / answer_bytes * mb, sdk_s / answer_bytes * mb))
+    rows = [
+        f"CPU per MB of answer (base64), ten PNGs of the stand-in's noise, {rounds} rounds: "
+        "the worker serving one prediction, and the openai SDK called directly, decoding "
+        "and writing the same images to files (ms per MB; median, and lowest to highest):",
+        "",
+        "| size | worker (ms/MB) | SDK (ms/MB) | worker / SDK |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for size, pairs in samples.items():
+        worker_ms = [1000 * worker for worker, _ in pairs]
+        sdk_ms = [1000 * sdk for _, sdk in pairs]
+        ratios = [worker / sdk for worker, sdk in pairs]
+        rows.append(
+            f"| {size} | {_spread(worker_ms, '.1f')} | {_spread(sdk_ms, '.1f')} "
+            f"| {_spread(ratios, '.2f')} |"
+        )
+    small, large = ([worker for worker, _ in samples[size]] for size in CPU_SIZES)
+    per_byte = [big / little for big, little in zip(large, small, strict=True)]
+    rows += ["", f"3840x2160 against 1536x1024, per byte, worker: {_spread(per_byte, '.2f')}x."]
+    return rows
+
+
+def _spread(values: list[float], spec: str) -> str:
+    return f"{statistics.median(values):{spec}} ({min(values):{spec}} to {max(values):{spec}})"
+
+
 def cold_start_table(times: int) -> list[str]:
     with standin(0.0) as url:
         starts = []
@@ -404,17 +481,20 @@ def predict_inputs(**overrides: Any) -> dict[str, Any]:
 
 async def loop_stalls(
     heavy: Predictor, light: Predictor, heavy_inputs: dict[str, Any], light_inputs: dict[str, Any]
-) -> tuple[float, list[float]]:
-    """The longest the loop was held (s) during a heavy prediction, and the light
-    predictions' durations (s) run back to back beside it."""
-    worst, lights, running = 0.0, [], True
+) -> tuple[float, float, list[float]]:
+    """The longest the loop was held during a heavy prediction, in wall-clock and in
+    CPU seconds of the loop's own thread (which waiting for the CPU or the
+    interpreter lock does not count), and the light predictions' durations (s) run
+    back to back beside it."""
+    worst, worst_cpu, lights, running = 0.0, 0.0, [], True
 
     async def watch() -> None:
-        nonlocal worst
+        nonlocal worst, worst_cpu
         while running:
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.thread_time()
             await asyncio.sleep(0.001)
             worst = max(worst, time.perf_counter() - started - 0.001)
+            worst_cpu = max(worst_cpu, time.thread_time() - started_cpu)
 
     async def light_ones() -> None:
         while running:
@@ -426,7 +506,7 @@ async def loop_stalls(
     await heavy.predict(**heavy_inputs)
     running = False
     await asyncio.gather(*tasks)
-    return worst, lights
+    return worst, worst_cpu, lights
 
 
 def event_loop_table() -> list[str]:
@@ -457,17 +537,17 @@ def event_loop_table() -> list[str]:
         )
         light_inputs = predict_inputs()
 
-        async def measure() -> tuple[list[float], float, list[float]]:
+        async def measure() -> tuple[list[float], float, float, list[float]]:
             alone = []
             for _ in range(20):
                 started = time.perf_counter()
                 await predictors[1].predict(**light_inputs)
                 alone.append(time.perf_counter() - started)
-            worst, beside = await loop_stalls(*predictors, heavy_inputs, light_inputs)
-            return alone, worst, beside
+            worst, worst_cpu, beside = await loop_stalls(*predictors, heavy_inputs, light_inputs)
+            return alone, worst, worst_cpu, beside
 
         with contextlib.redirect_stdout(io.StringIO()):  # the predictions' logs
-            baseline, worst, beside = asyncio.run(measure())
+            baseline, worst, worst_cpu, beside = asyncio.run(measure())
         tempfile.tempdir = None
     ms = 1000
     return [
@@ -481,6 +561,7 @@ def event_loop_table() -> list[str]:
         f"| light prediction beside the heavy one ({len(beside)}) | "
         f"{statistics.median(beside) * ms:.1f} | {max(beside) * ms:.1f} |",
         f"| longest hold of the event loop | | **{worst * ms:.1f}** |",
+        f"| longest hold, in CPU of the loop's thread | | {worst_cpu * ms:.1f} |",
     ]
 
 
@@ -490,6 +571,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4, help="predictions per slot")
     parser.add_argument("--overhead-count", type=int, default=300)
     parser.add_argument("--soak-seconds", type=float, default=180)
+    parser.add_argument(
+        "--soak-timeout",
+        type=float,
+        default=20,
+        help="the soak server's OPENAI_TIMEOUT: a request past it is not sent again, so "
+        "it must outlast the stand-in's heavy answers on a loaded machine",
+    )
     parser.add_argument(
         "--slots", type=int, help="slots for the capacity table (default: cog.yaml's)"
     )
@@ -510,6 +598,7 @@ def main() -> None:
             "capacity",
             "cold-start",
             "event-loop",
+            "cpu",
             "soak",
         ],
     )
@@ -530,9 +619,10 @@ def main() -> None:
         ),
         "cold-start": lambda: cold_start_table(5),
         "event-loop": event_loop_table,
+        "cpu": lambda: cpu_table(args.rounds),
         # Not in the default run: minutes of faults. --only soak.
         "soak": lambda: run_soak(
-            args.soak_seconds, max_concurrency, 10, date.today(), timeout=20
+            args.soak_seconds, max_concurrency, 10, date.today(), timeout=args.soak_timeout
         ).table(),
     }
     for name in args.only or [name for name in tables if name != "soak"]:

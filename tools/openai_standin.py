@@ -210,6 +210,8 @@ class Gateway:
 
     keys: frozenset[str] = frozenset()
     headers: dict[str, str] = field(default_factory=dict)
+    # Refuses every request, quoting each header it got, as a gateway's debug mode may.
+    quotes_headers: bool = False
 
 
 @dataclass(frozen=True)
@@ -278,10 +280,12 @@ FAULT_PLANS: dict[str, tuple[str, ...]] = {
     "cut-early-once": ("cut-early", "ok"),
     "garbled-early-once": ("garbled-early", "ok"),  # broken JSON inside the first image
     "stall-mid": ("stall-mid",),  # the first image, then nothing for slow_seconds
+    "stall-early": ("stall-early",),  # part of the first image, then nothing, likewise
     "slow": ("slow",),  # the answer comes after slow_seconds
     # What gateways and newer models do to `usage` (openai-python 3.54 images_response.py).
     "usage-trimmed": ("usage-trimmed",),  # no input_tokens, no text_tokens in its details
     "text-out": ("text-out",),  # output_tokens_details splits the output: some of it text
+    "text-out-total-trimmed": ("text-out-total-trimmed",),  # that split, no output_tokens
 }
 # The text tokens in a "text-out" answer's output.
 TEXT_OUTPUT_TOKENS = 120
@@ -511,6 +515,8 @@ class StandIn:
             body = body[:first_image] + b'\x00"}]}' + body[first_image + 6 :]
         if step == "stall-mid":
             return await self._stalled(request, recorded, body, body.index(b'"}', first_image) + 2)
+        if step == "stall-early":
+            return await self._stalled(request, recorded, body, first_image)
         return web.Response(body=body, content_type="application/json")
 
     async def _stalled(
@@ -644,6 +650,9 @@ def _check_gateway(gateway: Gateway, headers: dict[str, str]) -> None:
     """Refuse as a gateway does. Like some gateways, it echoes what it received
     (a header whole, a key masked the way LiteLLM masks it), so tests can prove
     that the package never passes either on."""
+    if gateway.quotes_headers:
+        quoted = "; ".join(f"{name}: {value}" for name, value in headers.items())
+        raise OpenAIError(403, f"Forbidden. Request headers: {quoted}", type="auth_error")
     for name, value in gateway.headers.items():
         received = headers.get(name.lower())
         if received != value:
@@ -987,7 +996,7 @@ def _change_usage(usage: dict[str, Any], step: str) -> None:
     """What some answers report instead of the full usage."""
     if step == "usage-trimmed":
         del usage["input_tokens"], usage["input_tokens_details"]["text_tokens"]
-    elif step == "text-out":
+    elif step in ("text-out", "text-out-total-trimmed"):
         usage["output_tokens"] += TEXT_OUTPUT_TOKENS
         usage["total_tokens"] += TEXT_OUTPUT_TOKENS
         image_tokens = usage["output_tokens"] - TEXT_OUTPUT_TOKENS
@@ -995,6 +1004,8 @@ def _change_usage(usage: dict[str, Any], step: str) -> None:
             "image_tokens": image_tokens,
             "text_tokens": TEXT_OUTPUT_TOKENS,
         }
+        if step == "text-out-total-trimmed":
+            del usage["output_tokens"]
 
 
 def _effective_safety_identifier(params: dict[str, Any]) -> dict[str, str]:

@@ -39,7 +39,7 @@ EXPECTED: dict[str, tuple[str, str | None]] = {
     "usage-trimmed": ("succeeded", None),  # the cost is not estimated, that is all
     "500-always": ("failed", "OpenAI had a server error (500) after 2 retries."),
     "cut-early": ("failed", "OpenAI's answer broke off"),
-    "slow": ("failed", "OpenAI did not answer within"),
+    "slow": ("failed", "and the request was not sent again"),
     "cancel": ("canceled", None),
 }
 
