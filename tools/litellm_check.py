@@ -359,6 +359,31 @@ def startup_checks(litellm: str, upstream: str) -> dict[str, Any]:
     return found
 
 
+def compare(
+    config: str,
+    model_env: dict[str, str],
+    standin: StandIn,
+    routes: dict[str, tuple[str, str]],
+    proxy_pid: int,
+) -> dict[str, Any]:
+    """Every case of one build, by each route (base URL, the caller's key)."""
+    build: dict[str, Any] = {"config": config, "env": model_env, "logs": {}}
+    build["cases"] = [{"name": case.name} for case in cases(config, model_env)]
+    for route, (base_url, key) in routes.items():
+        env = {"OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "", **model_env}
+        server = CogServer(env=env, config=config).start()
+        try:
+            for number, case in enumerate(cases(config, model_env)):
+                before = rss(proxy_pid)
+                outcome = asdict(run(server, standin, case, key))
+                outcome["proxy_rss_mb"] = [before // 2**20, rss(proxy_pid) // 2**20]
+                build["cases"][number][route] = outcome
+        finally:
+            server.stop()
+            build["logs"][route] = server.logs()[-4000:]
+    return build
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--litellm", required=True, help="the litellm command of its own venv")
@@ -374,6 +399,7 @@ def main() -> None:
         text=True,
         check=True,
     ).stdout.strip()
+    print(f"LiteLLM {version}")
     master_key = "sk-" + secrets.token_hex(24)  # LiteLLM refuses a weak or known one
     standin = StandIn(today=TODAY)
     standin.start()
@@ -382,26 +408,9 @@ def main() -> None:
         with litellm_proxy(args.litellm, standin.base_url, master_key) as (proxy, proxy_pid):
             results["raw"] = raw_probes(proxy, standin, master_key)
             print(json.dumps(results["raw"], indent=2))
+            routes = {"direct": (standin.base_url, OPENAI_KEY), "proxy": (proxy, master_key)}
             for config, model_env in BUILDS:
-                build = {"config": config, "env": model_env, "cases": []}
-                routes = {
-                    "direct": (standin.base_url, OPENAI_KEY),
-                    "proxy": (proxy, master_key),
-                }
-                for route, (base_url, key) in routes.items():
-                    env = {"OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "", **model_env}
-                    server = CogServer(env=env, config=config).start()
-                    try:
-                        for number, case in enumerate(cases(config, model_env)):
-                            before = rss(proxy_pid)
-                            outcome = asdict(run(server, standin, case, key))
-                            outcome["proxy_rss_mb"] = [before // 2**20, rss(proxy_pid) // 2**20]
-                            if route == "direct":
-                                build["cases"].append({"name": case.name})
-                            build["cases"][number][route] = outcome
-                    finally:
-                        server.stop()
-                        build.setdefault("logs", {})[route] = server.logs()[-4000:]
+                build = compare(config, model_env, standin, routes, proxy_pid)
                 results["builds"].append(build)
                 print_build(build)
         results["startup"] = startup_checks(args.litellm, standin.base_url)
