@@ -210,7 +210,11 @@ class ProxyRefused(RuntimeError):
 
 @contextmanager
 def litellm_proxy(
-    litellm: str, upstream: str, master_key: str | None, permit_weak: bool = False
+    litellm: str,
+    upstream: str,
+    master_key: str | None,
+    permit_weak: bool = False,
+    router_settings: dict[str, Any] | None = None,
 ) -> Iterator[tuple[str, int]]:
     """A LiteLLM proxy on a free port of 127.0.0.1; yields its base URL and pid.
     `master_key` None: no master key at all (LiteLLM's "no auth")."""
@@ -219,6 +223,8 @@ def litellm_proxy(
         settings = dict(PROXY_CONFIG)
         if master_key is None:
             settings.pop("general_settings")
+        if router_settings:
+            settings["router_settings"] = router_settings
         config = Path(tmp) / "config.yaml"
         config.write_text(yaml.safe_dump(settings, sort_keys=False))
         env = {
@@ -359,6 +365,28 @@ def startup_checks(litellm: str, upstream: str) -> dict[str, Any]:
     return found
 
 
+def retries_turned_off(litellm: str, standin: StandIn, master_key: str) -> dict[str, Any]:
+    """With `num_retries: 0` in router_settings, does one 429 reach the caller at once?"""
+    no_retries = {"num_retries": 0}
+    with litellm_proxy(litellm, standin.base_url, master_key, router_settings=no_retries) as proxy:
+        url = proxy[0]
+        standin.reset()
+        standin.fail_next(429, RATE_LIMITED, headers={"retry-after": "1"}, times=5)
+        answer = requests.post(
+            f"{url}/images/generations",
+            json={"model": "gpt-image-2", "prompt": "a fox"},
+            headers={"Authorization": f"Bearer {master_key}"},
+            timeout=60,
+        )
+        found = {
+            "status": answer.status_code,
+            "attempts_upstream": len(standin.requests),
+            "retry_after": answer.headers.get("retry-after"),
+        }
+        standin.reset()  # the failures left unused
+        return found
+
+
 def compare(
     config: str,
     model_env: dict[str, str],
@@ -413,8 +441,9 @@ def main() -> None:
                 build = compare(config, model_env, standin, routes, proxy_pid)
                 results["builds"].append(build)
                 print_build(build)
+        results["num_retries_0"] = retries_turned_off(args.litellm, standin, master_key)
         results["startup"] = startup_checks(args.litellm, standin.base_url)
-        print(json.dumps(results["startup"], indent=2))
+        print(json.dumps({k: results[k] for k in ("num_retries_0", "startup")}, indent=2))
     finally:
         standin.stop()
     if args.json:
