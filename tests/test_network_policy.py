@@ -1,4 +1,4 @@
-"""The NetworkPolicies (deploy/kubernetes/networkpolicy.yaml and the examples beside
+"""The NetworkPolicies (deploy/kubernetes/base/networkpolicy.yaml and the examples beside
 it), valid strictly for Kubernetes 1.29 and 1.37, and read the way Kubernetes reads
 them: which connections the model's pods may make, and which they may receive.
 
@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from tools.cog_schema import PROJECT_DIR
 
 MANIFESTS = PROJECT_DIR / "deploy" / "kubernetes"
-POLICY_FILE = MANIFESTS / "networkpolicy.yaml"
+POLICY_FILE = MANIFESTS / "base" / "networkpolicy.yaml"
 EXAMPLES = MANIFESTS / "examples"
 KUBERNETES_VERSIONS = ("1.29.0", "1.37.0")
 # Where `kubectl apply` puts a manifest without a namespace, and the model's pods with it.
