@@ -26,10 +26,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tools.cog_schema import PROJECT_DIR
+from tests.test_manifests import GPT_IMAGE_1, MANIFESTS, RENDERED
 
-MANIFESTS = PROJECT_DIR / "deploy" / "kubernetes"
-POLICY_FILE = MANIFESTS / "base" / "networkpolicy.yaml"
 EXAMPLES = MANIFESTS / "examples"
 KUBERNETES_VERSIONS = ("1.29.0", "1.37.0")
 # Where `kubectl apply` puts a manifest without a namespace, and the model's pods with it.
@@ -45,7 +43,8 @@ def policies_in(path: Path) -> list[Policy]:
     return docs
 
 
-POLICIES = policies_in(POLICY_FILE)
+# The policies as the gpt-image-1 overlay applies them, rendered by the real kustomize.
+POLICIES = [doc for doc in GPT_IMAGE_1.objects if doc["kind"] == "NetworkPolicy"]
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))
 
 
@@ -69,7 +68,7 @@ class Peer:
     pod: Pod | None = None
 
 
-MODEL_POD = Pod(NAMESPACE, {"app.kubernetes.io/name": "gpt-image-1"})
+MODEL_POD = Pod(NAMESPACE, GPT_IMAGE_1.deployment["spec"]["template"]["metadata"]["labels"])
 KUBE_DNS = Pod("kube-system", {"k8s-app": "kube-dns"})
 # A public address literal (of the kind api.openai.com resolves to); never contacted.
 PUBLIC_V4 = "162.159.140.245"
@@ -275,9 +274,17 @@ def test_match_expressions_are_selectors_too() -> None:
 
 
 ALL_POLICIES = {
-    f"{path.relative_to(MANIFESTS)}:{doc['metadata']['name']}": doc
-    for path in [POLICY_FILE, *EXAMPLE_FILES]
-    for doc in policies_in(path)
+    **{
+        f"{build}:{doc['metadata']['name']}": doc
+        for build, docs in ((name, b.objects) for name, b in RENDERED.items())
+        for doc in docs
+        if doc["kind"] == "NetworkPolicy"
+    },
+    **{
+        f"examples/{path.name}:{doc['metadata']['name']}": doc
+        for path in EXAMPLE_FILES
+        for doc in policies_in(path)
+    },
 }
 
 
@@ -288,10 +295,23 @@ def test_policy_is_valid_kubernetes(name: str, version: str) -> None:
 
 
 def test_the_policies_select_the_deployments_pods() -> None:
-    deployment = yaml.safe_load((MANIFESTS / "deployment.yaml").read_text())
-    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
-    assert all(selects(doc["spec"]["podSelector"], pod_labels) for doc in ALL_POLICIES.values())
-    assert {"Egress", "Ingress"} <= {kind for doc in POLICIES for kind in policy_types(doc["spec"])}
+    """Each build's policies its own pods; the examples every build's."""
+    for build in RENDERED.values():
+        pod_labels = build.deployment["spec"]["template"]["metadata"]["labels"]
+        mine = [doc for doc in build.objects if doc["kind"] == "NetworkPolicy"]
+        examples = [doc for path in EXAMPLE_FILES for doc in policies_in(path)]
+        assert all(selects(doc["spec"]["podSelector"], pod_labels) for doc in [*mine, *examples])
+        assert {"Egress", "Ingress"} <= {kind for doc in mine for kind in policy_types(doc["spec"])}
+
+
+def test_every_builds_pods_reach_the_clusters_dns() -> None:
+    """kustomize adds each build's label to the matchLabels of every pod selector in
+    its overlay, a peer's too: the DNS peer must still select kube-dns' own pods."""
+    for build in RENDERED.values():
+        policies = [doc for doc in build.objects if doc["kind"] == "NetworkPolicy"]
+        pod = Pod(NAMESPACE, build.deployment["spec"]["template"]["metadata"]["labels"])
+        dns = Peer("10.96.0.10", 53, "UDP", pod=KUBE_DNS)
+        assert allowed(policies, "Egress", pod, dns), build.name
 
 
 # Never reachable from the pods, written here from the issue and the IANA registries,
@@ -405,14 +425,14 @@ def test_any_address_is_allowed_exactly_when_public_and_on_443(
     assert egress(Peer(str(address), port)) is (port == 443 and not forbidden(str(address)))
 
 
-@pytest.mark.parametrize("port", [8080, 9102])
+@pytest.mark.parametrize("port", [5000, 9090])
 def test_predictions_and_metrics_still_come_in(port: int) -> None:
     assert ingress(Peer(PUBLIC_V4, port))
     assert ingress(Peer("10.244.1.9", port, pod=Pod("monitoring", {"app": "prometheus"})))
 
 
-def test_coglets_own_port_is_reached_only_through_envoy() -> None:
-    assert not ingress(Peer("10.244.1.9", 5000, pod=Pod("elsewhere")))
+def test_no_other_port_comes_in() -> None:
+    assert not ingress(Peer("10.244.1.9", 8080, pod=Pod("elsewhere")))
 
 
 # -- the examples open what they say, and only that -----------------------------------
