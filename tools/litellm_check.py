@@ -34,7 +34,7 @@ from PIL import Image
 
 from tools.cog_schema import DEFAULT_CONFIG, GPT_IMAGE_2_CONFIG
 from tools.cog_server import CogServer, free_port, rss
-from tools.openai_standin import StandIn
+from tools.openai_standin import RATE_LIMITED, StandIn
 
 # The key the stand-in takes as an OpenAI key: here the proxy's upstream key, or the
 # caller's own when the prediction server talks to the stand-in directly.
@@ -75,14 +75,6 @@ INVALID_KEY = {
         "type": "invalid_request_error",
         "param": None,
         "code": "invalid_api_key",
-    }
-}
-RATE_LIMITED = {
-    "error": {
-        "message": "Rate limit reached for images per minute.",
-        "type": "requests",
-        "param": None,
-        "code": "rate_limit_exceeded",
     }
 }
 
