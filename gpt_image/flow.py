@@ -30,7 +30,7 @@ from gpt_image.outputs import OutputDirs, kept_output_bytes
 from gpt_image.request import ImageOptions, adapt_to_model, check_options, check_quality
 from gpt_image.settings import setting
 from gpt_image.sizes import check_size, size_notes
-from gpt_image.usage import estimated_cost, token_counts, usage_log, usage_metrics
+from gpt_image.usage import estimated_cost, usage_log, usage_metrics
 
 RecordMetric = Callable[[str, int], None]
 
@@ -161,10 +161,11 @@ class ImageFlow:
             self.metrics.request_seconds.observe(time.monotonic() - started)
         for line in [*notes, *usage_log(response, self.model)]:
             print(line)
-        self._count_usage(response, len(paths))
         # What came back is what the caller gets, and what Replicate bills.
-        for name, value in usage_metrics(response, len(paths)).items():
+        billed = usage_metrics(response, len(paths))
+        for name, value in billed.items():
             record_metric(name, value)
+        self.metrics.count_answer(billed, estimated_cost(response, self.model))
         return paths
 
     @asynccontextmanager
@@ -175,17 +176,6 @@ class ImageFlow:
         async with request as answer:
             self.metrics.retries.inc(answer.retries_taken)
             yield answer
-
-    def _count_usage(self, response: ImagesResponse, images: int) -> None:
-        self.metrics.images.inc(images)
-        tokens = token_counts(response)
-        if tokens is not None and tokens.input is not None:
-            self.metrics.tokens.labels("input").inc(tokens.input)
-        if tokens is not None and tokens.output is not None:
-            self.metrics.tokens.labels("output").inc(tokens.output)
-        cost = estimated_cost(response, self.model)
-        if cost is not None:
-            self.metrics.cost.inc(cost)
 
     def _timed_out(self) -> str:
         return (

@@ -16,6 +16,7 @@ start to end. With METRICS_PORT set, the worker serves on that port:
 Unset, nothing is served and nothing else changes.
 """
 
+import asyncio
 import json
 import socket
 import threading
@@ -98,38 +99,38 @@ class Metrics:
             self.predictions.labels(outcome)
         for direction in ("input", "output"):
             self.tokens.labels(direction)
-        self._running = 0  # the gauge's value, read by the probes' thread
         self._last_end = 0.0  # time.monotonic() when the last prediction ended
 
     @contextmanager
     def prediction(self) -> Iterator[None]:
         """Counts one prediction while it runs, and its outcome when it ends."""
-        self._running += 1
         self.in_flight.inc()
         outcome = "failed"
         try:
             yield
             outcome = "succeeded"
-        except BaseException as error:
-            if _is_cancel(error):
-                outcome = "canceled"
+        except asyncio.CancelledError:  # how coglet cancels an async prediction
+            outcome = "canceled"
             raise
         finally:
             self.predictions.labels(outcome).inc()
             self._last_end = time.monotonic()
-            self._running -= 1
             self.in_flight.dec()
 
     def idle_for(self) -> float | None:
         """Seconds since the last prediction ended, or None while one runs."""
-        if self._running > 0:
+        if self.registry.get_sample_value("gpt_image_predictions_in_flight"):
             return None
         return time.monotonic() - self._last_end
 
-
-def _is_cancel(error: BaseException) -> bool:
-    # coglet cancels an async prediction by cancelling its task (CancelledError).
-    return type(error).__name__ == "CancelledError"
+    def count_answer(self, billed: dict[str, int], cost: float | None) -> None:
+        """What an answer brought: Replicate's billing metrics (usage_metrics) and the
+        cost estimate, None when it cannot be made."""
+        self.images.inc(billed["image_output_count"])
+        for direction in ("input", "output"):
+            self.tokens.labels(direction).inc(billed.get(f"token_{direction}_count", 0))
+        if cost is not None:
+            self.cost.inc(cost)
 
 
 def serve_metrics(metrics: Metrics, cog_port: int) -> None:

@@ -111,6 +111,8 @@ def test_the_autoscalers_metric_counts_asynchronous_predictions(
     wait_for(lambda: scrape(pod, SCALING_METRIC) == 0, "the metric back at 0")
     assert scrape(pod, "gpt_image_predictions_total") == 3  # by outcome: all succeeded
     assert scrape(pod, "gpt_image_images_total") == 3
+    assert scrape(pod, "gpt_image_openai_tokens_total") > 0  # input, the first served
+    assert scrape(pod, "gpt_image_openai_estimated_cost_dollars_total") > 0
 
 
 def test_stopped_as_the_deployment_stops_it_every_prediction_succeeds(
