@@ -5,15 +5,11 @@ way the Deployment stops it (preStop hook, then SIGTERM) with asynchronous
 predictions in flight.
 """
 
-import os
 import signal
 import socket
 import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -21,8 +17,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import API_KEY, wait_for
 from tests.test_async import final, start, uploads_url
+from tests.test_drain import predict_in_background
 from tests.test_manifests import MODEL, SCALING_METRIC, SETTINGS
-from tools.cog_server import CogServer, free_port
+from tools.cog_server import CogServer, free_port, path_with_this_python
 from tools.openai_standin import StandIn
 
 # The hook waits this long after the last prediction ended, for coglet to deliver its
@@ -82,20 +79,8 @@ def run_hook(server: CogServer) -> subprocess.Popen[bytes]:
     container's environment."""
     command = MODEL["lifecycle"]["preStop"]["exec"]["command"]
     assert command[0] == "python"
-    env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **server.env}
+    env = {"PATH": path_with_this_python(), **server.env}
     return subprocess.Popen(command, cwd=server.src, env=env, stdout=subprocess.PIPE)
-
-
-def sync_predictions(server: CogServer, count: int) -> list[threading.Thread]:
-    threads = [
-        threading.Thread(
-            target=server.predict, args=({"openai_api_key": API_KEY, "prompt": "p"}, 120)
-        )
-        for _ in range(count)
-    ]
-    for thread in threads:
-        thread.start()
-    return threads
 
 
 def test_the_autoscalers_metric_counts_asynchronous_predictions(
@@ -120,11 +105,7 @@ def test_stopped_as_the_deployment_stops_it_every_prediction_succeeds(
 ) -> None:
     openai.hold()
     ids = [start(pod, openai, number_of_images=2) for _ in range(3)]
-    answers: list[dict] = []
-    synchronous = threading.Thread(
-        target=lambda: answers.append(pod.predict({"openai_api_key": API_KEY, "prompt": "p"}, 120))
-    )
-    synchronous.start()
+    (synchronous,), answers = predict_in_background(pod, 1)
     wait_for(lambda: len(openai.requests) == 4, "four predictions waiting on OpenAI")
 
     hook = run_hook(pod)
@@ -167,7 +148,7 @@ def test_a_full_pod_stays_ready_and_answers_409(openai: StandIn) -> None:
     server = pod_server(openai, COG_MAX_CONCURRENCY="2").start()
     try:
         openai.hold()
-        threads = sync_predictions(server, 2)
+        threads, _ = predict_in_background(server, 2)
         wait_for(lambda: len(openai.requests) == 2, "both slots waiting on OpenAI")
         status = requests.get(f"{server.url}/health-check", timeout=5).json()["status"]
         assert status == "BUSY"
@@ -190,7 +171,7 @@ def test_probes_ready_and_alive_then_draining_but_alive(pod: CogServer, openai: 
     for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert probe(kind, pod), kind
     openai.hold()
-    threads = sync_predictions(pod, 1)
+    threads, _ = predict_in_background(pod, 1)
     wait_for(lambda: len(openai.requests) == 1, "a prediction waiting on OpenAI")
     assert pod.process is not None
     pod.process.send_signal(signal.SIGTERM)  # coglet closes its port and drains

@@ -52,6 +52,12 @@ def rss(pid: int) -> int:
     return int(status.split("VmRSS:")[1].split()[0]) * 1024
 
 
+def path_with_this_python() -> str:
+    """PATH with this interpreter's directory first: the server spawns its worker (and
+    the pod its hook) as `python` from PATH."""
+    return f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -105,8 +111,7 @@ class CogServer:
             "TMPDIR": str(self.tmp),
             **self.env,
             "PORT": str(self.port),
-            # The server spawns its worker as `python` from PATH: make it this one.
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PATH": path_with_this_python(),
         }
         command = [sys.executable, "-m", "cog.server.http", "--host", "127.0.0.1"]
         if self.upload_url:
